@@ -1,0 +1,1 @@
+"""Catalog: granule colours, tile products, colour recipes and the images products show."""

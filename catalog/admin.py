@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html, format_html_join
+
+from catalog.admin_forms import COLOR_DATALIST_ID, RecipeComponentForm, RecipeComponentFormSet
+from catalog.models import CatalogImage, Color, ColorRecipe, RecipeComponent, TileProduct
+from catalog.selectors import color_list
+from catalog.services import recipe_update
+
+
+def swatch(hex_code: str, *, width: str = "2.5em") -> str:
+    return format_html(
+        '<span style="display:inline-block;width:{};height:1.2em;background:{};'
+        'border:1px solid #888;vertical-align:middle"></span>',
+        width,
+        hex_code,
+    )
+
+
+def recipe_strip(recipe: ColorRecipe) -> str:
+    """A bar whose segments are as wide as each colour's percent."""
+    segments = format_html_join(
+        "",
+        '<span title="{} {} %" style="display:inline-block;height:1.2em;width:{}%;'
+        'background:{}"></span>',
+        ((c.color.code, c.percent, c.percent, c.color.hex) for c in recipe.components.all()),
+    )
+    return format_html(
+        '<span style="display:inline-flex;width:10em;border:1px solid #888">{}</span>', segments
+    )
+
+
+@admin.register(Color)
+class ColorAdmin(admin.ModelAdmin):
+    list_display = ["swatch", "code", "name_en", "name_ru", "hex", "lab_display", "is_active"]
+    list_display_links = ["code"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "name_en", "name_ru"]
+    readonly_fields = ["swatch"]
+
+    @admin.display(description="")
+    def swatch(self, color: Color) -> str:
+        return swatch(color.hex)
+
+    @admin.display(description="CIELAB")
+    def lab_display(self, color: Color) -> str:
+        return f"{color.lab_l:.1f}, {color.lab_a:.1f}, {color.lab_b:.1f}"
+
+
+@admin.register(TileProduct)
+class TileProductAdmin(admin.ModelAdmin):
+    list_display = ["sku", "name", "shape", "size_display", "granule_size", "is_published"]
+    list_filter = ["shape", "granule_size", "is_published"]
+    search_fields = ["sku", "name"]
+    actions = ["publish", "unpublish"]
+
+    @admin.display(description="W x H x T, mm")
+    def size_display(self, product: TileProduct) -> str:
+        return f"{product.width_mm} x {product.height_mm} x {product.thickness_mm}"
+
+    @admin.action(description="Publish selected products")
+    def publish(self, request: HttpRequest, queryset: QuerySet[TileProduct]) -> None:
+        count = queryset.update(is_published=True)
+        messages.success(request, f"Published {count} product(s).")
+
+    @admin.action(description="Unpublish selected products")
+    def unpublish(self, request: HttpRequest, queryset: QuerySet[TileProduct]) -> None:
+        count = queryset.update(is_published=False)
+        messages.success(request, f"Unpublished {count} product(s).")
+
+
+class RecipeComponentInline(admin.TabularInline):
+    model = RecipeComponent
+    form = RecipeComponentForm
+    formset = RecipeComponentFormSet
+    extra = 3
+    max_num = 8
+
+
+@admin.register(ColorRecipe)
+class ColorRecipeAdmin(admin.ModelAdmin):
+    list_display = ["name", "strip", "canonical", "created_by", "created_at"]
+    search_fields = ["name", "canonical"]
+    readonly_fields = ["canonical", "total_percent", "strip", "created_by", "created_at"]
+    fields = ["name", "canonical", "total_percent", "strip", "created_by", "created_at"]
+    inlines = [RecipeComponentInline]
+    change_form_template = "admin/catalog/colorrecipe/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ColorRecipe]:
+        return super().get_queryset(request).prefetch_related("components__color")
+
+    @admin.display(description="Mix")
+    def strip(self, recipe: ColorRecipe) -> str:
+        return recipe_strip(recipe) if recipe.pk else "-"
+
+    @admin.display(description="Sum of percents")
+    def total_percent(self, recipe: ColorRecipe) -> str:
+        return f"{sum(c.percent for c in recipe.components.all())} %" if recipe.pk else "-"
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "color_datalist_id": COLOR_DATALIST_ID,
+            "color_choices": color_list(),
+        }
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: ColorRecipe, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_formset(
+        self, request: HttpRequest, form: Any, formset: BaseInlineFormSet, change: bool
+    ) -> None:
+        if isinstance(formset, RecipeComponentFormSet) and formset.parsed is not None:
+            # The service writes components and the canonical form in one place.
+            recipe_update(
+                recipe_row=form.instance,
+                name=form.instance.name,
+                components=formset.parsed.as_list(),
+            )
+            # The admin's change message reads these; the service did the writing.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            return
+        super().save_formset(request, form, formset, change)
+
+
+@admin.register(CatalogImage)
+class CatalogImageAdmin(admin.ModelAdmin):
+    """What each product shows; history rows are kept and cannot be edited here."""
+
+    list_display = [
+        "preview",
+        "product",
+        "recipe_canonical",
+        "view",
+        "angle",
+        "is_current",
+        "created_at",
+        "render_job_id",
+    ]
+    list_filter = ["is_current", "view", "product__shape"]
+    search_fields = ["product__sku", "recipe_canonical", "render_key"]
+    list_select_related = ["product"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="")
+    def preview(self, image: CatalogImage) -> str:
+        source = image.thumbnail or image.image
+        if not source:
+            return "-"
+        return format_html('<img src="{}" style="height:64px" alt="">', source.url)

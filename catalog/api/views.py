@@ -1,0 +1,75 @@
+"""Catalog endpoints: thin views that parse, authorise and call selectors/services."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog.api.serializers import (
+    ColorSerializer,
+    ProductSerializer,
+    RecipeInputSerializer,
+    RecipeSerializer,
+)
+from catalog.models import Color, ColorRecipe, TileProduct
+from catalog.selectors import color_list, product_list, recipe_list
+from catalog.services import recipe_create
+from plitka_site.api.permissions import caller_is_staff
+
+
+class ColorViewSet(viewsets.ReadOnlyModelViewSet):
+    """The stock granule palette (active colours)."""
+
+    serializer_class = ColorSerializer
+    lookup_field = "code"
+    ordering_fields = ["code", "name_en"]
+    pagination_class = None  # 29 colours: the storefront wants them in one go
+
+    def get_queryset(self) -> QuerySet[Color]:
+        return color_list()
+
+
+class ProductViewSet(viewsets.ReadOnlyModelViewSet):
+    """Tile products; storefront keys see published products only."""
+
+    serializer_class = ProductSerializer
+    lookup_field = "sku"
+    filterset_fields = ["shape", "granule_size", "is_published"]
+    ordering_fields = ["sku", "name", "width_mm", "created_at"]
+
+    def get_queryset(self) -> QuerySet[TileProduct]:
+        return product_list(include_unpublished=caller_is_staff(self.request))
+
+
+class RecipeViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Colour recipes; `components` is a list of {color, percent} or 'RED:60,BLACK:40'."""
+
+    serializer_class = RecipeSerializer
+    ordering_fields = ["name", "created_at"]
+    filterset_fields = ["canonical"]
+
+    def get_queryset(self) -> QuerySet[ColorRecipe]:
+        return recipe_list()
+
+    @extend_schema(request=RecipeInputSerializer, responses={201: RecipeSerializer})
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        payload = RecipeInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        user = request.user if request.user.is_authenticated else None
+        recipe = recipe_create(
+            name=payload.validated_data["name"],
+            components=payload.validated_data["components"].as_list(),
+            created_by=user,
+        )
+        recipe = recipe_list().get(pk=recipe.pk)
+        body = RecipeSerializer(recipe, context=self.get_serializer_context()).data
+        location = request.build_absolute_uri(f"{recipe.pk}/")
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})

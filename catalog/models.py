@@ -1,0 +1,164 @@
+"""Catalog tables. Validation of recipes lives in catalog.recipes, not here."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+
+class Color(models.Model):
+    """A stock granule colour with its measured appearance (see data/palette.json)."""
+
+    code = models.CharField(
+        max_length=16,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9]*$", "Codes are upper-case letters/digits.")],
+    )
+    name_en = models.CharField(max_length=64)
+    name_ru = models.CharField(max_length=64)
+    hex = models.CharField(
+        max_length=7, validators=[RegexValidator(r"^#[0-9A-F]{6}$", "Use #RRGGBB.")]
+    )
+    lab_l = models.FloatField("L*")
+    lab_a = models.FloatField("a*")
+    lab_b = models.FloatField("b*")
+    lightness_spread = models.FloatField(
+        help_text="Inter-quartile range of L* on a photo of a single-colour tile."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.name_en})"
+
+    @property
+    def lab(self) -> tuple[float, float, float]:
+        return (self.lab_l, self.lab_a, self.lab_b)
+
+
+class TileProduct(models.Model):
+    class Shape(models.TextChoices):
+        SQUARE = "square", "Square"
+        BRICK = "brick", "Brick"
+        PUZZLE = "puzzle", "Puzzle (interlocking edges)"
+
+    class GranuleSize(models.TextChoices):
+        FINE = "fine", "Fine, 1-2 mm"
+        MEDIUM = "medium", "Medium, 2-3 mm"
+        COARSE = "coarse", "Coarse, 3-4 mm"
+
+    sku = models.CharField(
+        "SKU",
+        max_length=32,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9\-]*$", "Upper-case letters, digits, dash.")],
+    )
+    name = models.CharField(max_length=200)
+    shape = models.CharField(max_length=16, choices=Shape.choices)
+    width_mm = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(50), MaxValueValidator(2000)]
+    )
+    height_mm = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(50), MaxValueValidator(2000)]
+    )
+    thickness_mm = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(5), MaxValueValidator(200)]
+    )
+    granule_size = models.CharField(max_length=8, choices=GranuleSize.choices)
+    is_published = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(width_mm__gte=50, height_mm__gte=50, thickness_mm__gte=5),
+                name="product_dimensions_positive",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+
+class ColorRecipe(models.Model):
+    """A named mix of colours. `canonical` is derived by the parser and stored for lookup."""
+
+    name = models.CharField(max_length=200)
+    canonical = models.CharField(max_length=200, db_index=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.canonical}]"
+
+
+class RecipeComponent(models.Model):
+    recipe = models.ForeignKey(ColorRecipe, related_name="components", on_delete=models.CASCADE)
+    color = models.ForeignKey(Color, related_name="+", on_delete=models.PROTECT)
+    percent = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+
+    class Meta:
+        ordering = ["color__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipe", "color"], name="recipe_color_once"),
+            models.CheckConstraint(
+                condition=Q(percent__gte=1, percent__lte=100), name="component_percent_1_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.color.code}:{self.percent}"
+
+
+class CatalogImage(models.Model):
+    """The picture a product shows for one recipe, view and angle.
+
+    Replacing it keeps the old row (is_current=False) so the history of what the shop showed
+    stays auditable. `render_job_id` points at the render job that made it; it is a plain
+    id rather than a foreign key so the catalog does not depend on the renders app.
+    """
+
+    class View(models.TextChoices):
+        TOP = "top", "Top"
+        PERSPECTIVE = "perspective", "Perspective"
+
+    product = models.ForeignKey(TileProduct, related_name="images", on_delete=models.CASCADE)
+    recipe_canonical = models.CharField(max_length=200)
+    view = models.CharField(max_length=16, choices=View.choices)
+    angle = models.PositiveSmallIntegerField(validators=[MaxValueValidator(359)])
+    image = models.ImageField(upload_to="catalog/", max_length=255)
+    thumbnail = models.ImageField(upload_to="catalog/", max_length=255, blank=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    render_key = models.CharField(max_length=64, db_index=True)
+    render_job_id = models.UUIDField(null=True, blank=True, db_index=True)
+    is_current = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["product", "recipe_canonical", "view", "angle", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "recipe_canonical", "view", "angle"],
+                condition=Q(is_current=True),
+                name="one_current_image_per_slot",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.sku} {self.recipe_canonical} {self.view}@{self.angle}"

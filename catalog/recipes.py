@@ -1,0 +1,208 @@
+"""The one recipe parser: every door (API, admin, CLI, renderer) goes through here.
+
+A recipe is up to eight (colour, percent) components with whole percents 1..100 that sum
+to exactly 100. Percent is the only unit: nothing here or anywhere else multiplies or
+divides a percent by 100, which is how the prototype once showed "10000 %".
+
+This module is plain Python (no ORM) so the worker and the tests can use it anywhere; the
+caller passes in the colours that may be used.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any
+
+MAX_COMPONENTS = 8
+TOTAL_PERCENT = 100
+
+_ITEM_SEPARATORS = re.compile(r"[,;\n]+")
+_PAIR = re.compile(r"^\s*(?P<name>.+?)\s*[:=]\s*(?P<percent>[^:=]+?)\s*%?\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class ColorName:
+    """The names under which a colour may be written in a recipe."""
+
+    code: str
+    name_en: str = ""
+    name_ru: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    code: str
+    percent: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """A valid recipe, components sorted by colour code (the canonical order)."""
+
+    components: tuple[Component, ...]
+
+    @property
+    def canonical(self) -> str:
+        return ",".join(f"{c.code}:{c.percent}" for c in self.components)
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return [{"color": c.code, "percent": c.percent} for c in self.components]
+
+    def percent_of(self, code: str) -> int:
+        return next((c.percent for c in self.components if c.code == code), 0)
+
+
+class RecipeError(ValueError):
+    """Why a recipe is not acceptable; every message says what would be right."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+def _fold(name: str) -> str:
+    # Case-, space-, dash- and ё-insensitive: "dk blue", "Dkblue", "Темно-синий",
+    # "тёмно синий" all find the same colour.
+    return re.sub(r"[\s\-_]+", "", name.casefold().replace("ё", "е"))
+
+
+class _ColorIndex:
+    def __init__(self, colors: Iterable[ColorName]) -> None:
+        self.by_key: dict[str, str] = {}
+        self.codes: list[str] = []
+        for color in colors:
+            self.codes.append(color.code)
+            for name in (color.code, color.name_en, color.name_ru):
+                if name:
+                    self.by_key.setdefault(_fold(name), color.code)
+
+    def resolve(self, name: str) -> str | None:
+        return self.by_key.get(_fold(name))
+
+    def suggest(self, name: str) -> str | None:
+        folded = _fold(name)
+        matches = difflib.get_close_matches(folded, list(self.by_key), n=1, cutoff=0.5)
+        return self.by_key[matches[0]] if matches else None
+
+
+def _percent_problem(raw: object, label: str) -> tuple[int | None, str | None]:
+    """Turn one raw percent into an int 1..100, or say why it cannot be one."""
+    value: object = raw
+    if isinstance(raw, str):
+        text = raw.strip().rstrip("%").strip()
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                value = float(text.replace(",", "."))
+            except ValueError:
+                return None, f"{label}: percent {raw!r} is not a number; use a whole number 1..100"
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return None, f"{label}: percent {raw!r} is not a number; use a whole number 1..100"
+    if isinstance(value, float) and not value.is_integer():
+        hint = (
+            f" ({value} looks like a fraction: percent is a whole number 1..100, "
+            f"so write {round(value * 100)} for {round(value * 100)} %)"
+            if 0 < value < 1
+            else ""
+        )
+        return None, f"{label}: percent {raw} is not a whole number{hint}; use 1..100"
+    number = int(value)
+    if not 1 <= number <= TOTAL_PERCENT:
+        return None, f"{label}: percent {number} is out of range; use a whole number 1..100"
+    return number, None
+
+
+def _items_from_string(text: str) -> list[tuple[object, object]]:
+    items: list[tuple[object, object]] = []
+    for chunk in _ITEM_SEPARATORS.split(text):
+        if not chunk.strip():
+            continue
+        match = _PAIR.match(chunk)
+        if match is None:
+            raise RecipeError(
+                [f"{chunk.strip()!r} is not COLOR:PERCENT; write e.g. 'RED:60,BLACK:40'"]
+            )
+        items.append((match["name"], match["percent"]))
+    return items
+
+
+def _items_from_list(value: Sequence[object]) -> list[tuple[object, object]]:
+    items: list[tuple[object, object]] = []
+    for index, item in enumerate(value, start=1):
+        if not isinstance(item, Mapping) or set(item) - {"color", "percent"}:
+            raise RecipeError(
+                [
+                    f"component {index} must be an object with 'color' and 'percent', "
+                    'e.g. {"color": "RED", "percent": 60}'
+                ]
+            )
+        if "color" not in item or "percent" not in item:
+            missing = "color" if "color" not in item else "percent"
+            raise RecipeError([f"component {index} has no '{missing}'"])
+        items.append((item["color"], item["percent"]))
+    return items
+
+
+def recipe_parse(*, value: object, colors: Iterable[ColorName]) -> Recipe:
+    """Parse a recipe in list or string form against the colours that may be used.
+
+    Raises RecipeError naming every problem found, each with what would be right.
+    """
+    if isinstance(value, str):
+        items = _items_from_string(value)
+    elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        items = _items_from_list(value)
+    else:
+        raise RecipeError(
+            ["a recipe is a list of {color, percent} objects or a string like 'RED:60,BLACK:40'"]
+        )
+    if not items:
+        raise RecipeError(["the recipe is empty; give 1 to 8 colours whose percents sum to 100"])
+
+    index = _ColorIndex(colors)
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    components: list[Component] = []
+    for position, (raw_name, raw_percent) in enumerate(items, start=1):
+        name = str(raw_name).strip() if raw_name is not None else ""
+        label = f"component {position} ({name or 'no colour'})"
+        code = index.resolve(name) if name else None
+        if code is None:
+            suggestion = index.suggest(name) if name else None
+            hint = f"; did you mean {suggestion}?" if suggestion else ""
+            problems.append(f"{label}: unknown colour {name!r}{hint}")
+        elif code in seen:
+            problems.append(
+                f"{label}: colour {code} is listed twice (also as {seen[code]!r}); "
+                "give each colour once with its total percent"
+            )
+        else:
+            seen[code] = name
+        percent, problem = _percent_problem(raw_percent, label)
+        if problem:
+            problems.append(problem)
+        if code is not None and percent is not None:
+            components.append(Component(code=code, percent=percent))
+
+    if len(items) > MAX_COMPONENTS:
+        problems.append(
+            f"the recipe has {len(items)} colours; at most {MAX_COMPONENTS} are allowed"
+        )
+    if not problems:
+        total = sum(c.percent for c in components)
+        if total != TOTAL_PERCENT:
+            problems.append(
+                f"the percents sum to {total}; they must sum to exactly {TOTAL_PERCENT}"
+            )
+    if problems:
+        raise RecipeError(problems)
+    return Recipe(components=tuple(sorted(components, key=lambda c: c.code)))

@@ -1,0 +1,59 @@
+"""Reads of the catalog. Callers decide visibility; selectors only apply it."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from catalog.models import CatalogImage, Color, ColorRecipe, TileProduct
+from catalog.recipes import ColorName, Recipe, recipe_parse
+
+
+def color_list(*, include_inactive: bool = False) -> QuerySet[Color]:
+    colors = Color.objects.all()
+    return colors if include_inactive else colors.filter(is_active=True)
+
+
+def color_names() -> list[ColorName]:
+    """Names under which active colours may be written in a recipe."""
+    return [
+        ColorName(code=code, name_en=en, name_ru=ru)
+        for code, en, ru in color_list().values_list("code", "name_en", "name_ru")
+    ]
+
+
+def recipe_validate(*, value: object) -> Recipe:
+    """Parse a recipe against the active stock colours (raises catalog.recipes.RecipeError)."""
+    return recipe_parse(value=value, colors=color_names())
+
+
+def product_list(*, include_unpublished: bool) -> QuerySet[TileProduct]:
+    products = TileProduct.objects.all()
+    return products if include_unpublished else products.filter(is_published=True)
+
+
+def product_get(*, sku: str, include_unpublished: bool) -> TileProduct | None:
+    return product_list(include_unpublished=include_unpublished).filter(sku=sku).first()
+
+
+def recipe_list() -> QuerySet[ColorRecipe]:
+    return ColorRecipe.objects.prefetch_related("components__color")
+
+
+def recipe_of(*, recipe: ColorRecipe) -> Recipe:
+    """The stored recipe as the parser's value object (already validated on the way in)."""
+    return recipe_parse(
+        value=[{"color": c.color.code, "percent": c.percent} for c in recipe.components.all()],
+        colors=[ColorName(code=c.color.code) for c in recipe.components.all()],
+    )
+
+
+def catalog_image_current(
+    *, product: TileProduct, recipe_canonical: str, view: str, angle: int
+) -> CatalogImage | None:
+    return CatalogImage.objects.filter(
+        product=product,
+        recipe_canonical=recipe_canonical,
+        view=view,
+        angle=angle,
+        is_current=True,
+    ).first()

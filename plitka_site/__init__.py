@@ -1,0 +1,1 @@
+"""Project package: settings, URLs, the Celery app and cross-cutting API plumbing."""

@@ -1,0 +1,1 @@
+"""Plumbing shared by every API view: the error envelope, pagination and permissions."""

@@ -1,0 +1,1 @@
+"""API keys for storefront clients: stored hashed, shown once, revocable, rate-limited."""

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+RATE_PATTERN = r"^\d+/(s|sec|m|min|h|hour|d|day)$"
+
+
+class ApiKey(models.Model):
+    """A storefront client's key. Only a SHA-256 of the secret is kept.
+
+    The secret is 256 random bits, so a fast hash is enough: there is nothing to brute
+    force, and authentication stays one indexed lookup.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read catalog and renders"
+        RENDER = "render", "Read and submit renders"
+
+    name = models.CharField(max_length=100, unique=True)
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.READ)
+    rate_limit = models.CharField(
+        max_length=16,
+        blank=True,
+        validators=[RegexValidator(RATE_PATTERN, "Write N/min, N/hour, N/day or N/s.")],
+        help_text="Requests allowed, e.g. 600/min. Empty: the site default.",
+    )
+    render_quota_per_day = models.PositiveIntegerField(
+        null=True, blank=True, help_text="New renders a day. Empty: unlimited."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def client_id(self) -> str:
+        """Stable id of the client for idempotency and quotas."""
+        return f"key:{self.pk}"
+
+    @property
+    def can_render(self) -> bool:
+        return self.scope == self.Scope.RENDER

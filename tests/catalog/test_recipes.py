@@ -1,0 +1,206 @@
+"""The one recipe parser: forms accepted, canonical output, and every rejection's message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from catalog.palette import stock_palette
+from catalog.recipes import MAX_COMPONENTS, ColorName, RecipeError, recipe_parse
+
+COLORS = [
+    ColorName(code=c["code"], name_en=c["name_en"], name_ru=c["name_ru"]) for c in stock_palette()
+]
+CODES = [c.code for c in COLORS]
+
+
+def parse(value: object):
+    return recipe_parse(value=value, colors=COLORS)
+
+
+def problems_of(value: object) -> str:
+    with pytest.raises(RecipeError) as caught:
+        parse(value)
+    return caught.value.message
+
+
+def test_list_and_string_forms_give_the_same_canonical_recipe():
+    as_list = parse([{"color": "RED", "percent": 60}, {"color": "BLACK", "percent": 40}])
+    as_string = parse("RED:60,BLACK:40")
+    assert as_list == as_string
+    assert as_list.canonical == "BLACK:40,RED:60"
+    assert as_list.as_list() == [{"color": "BLACK", "percent": 40}, {"color": "RED", "percent": 60}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "red:60, black:40",
+        "Red = 60 %; Black = 40 %",
+        "Красный:60,Чёрный:40",
+        "красный:60,черный:40",
+        "RED:60\nBLACK:40",
+        "  RED : 60 ,BLACK:40,",
+    ],
+)
+def test_names_are_case_insensitive_and_may_be_english_or_russian(text: str):
+    assert parse(text).canonical == "BLACK:40,RED:60"
+
+
+def test_multi_word_names_resolve():
+    assert parse("Dark blue:50,dkgreen:50").canonical == "DKBLUE:50,DKGREEN:50"
+    assert parse("Темно-синий:100").canonical == "DKBLUE:100"
+
+
+def test_percent_may_be_a_digit_string_or_an_integral_float():
+    assert parse([{"color": "RED", "percent": "100"}]).canonical == "RED:100"
+    assert parse([{"color": "RED", "percent": 100.0}]).canonical == "RED:100"
+
+
+@pytest.mark.parametrize("total", [99, 101])
+def test_a_sum_other_than_100_names_the_sum(total: int):
+    message = problems_of(f"RED:60,BLACK:{total - 60}")
+    assert f"sum to {total}" in message
+    assert "exactly 100" in message
+
+
+def test_a_fraction_is_explained_as_not_a_percent():
+    message = problems_of([{"color": "RED", "percent": 0.6}, {"color": "BLACK", "percent": 0.4}])
+    assert "0.6 is not a whole number" in message
+    assert "fraction" in message
+    assert "write 60" in message
+    assert "1..100" in message
+
+
+def test_a_non_integral_percent_is_rejected():
+    assert "60.5 is not a whole number" in problems_of("RED:60.5,BLACK:39.5")
+
+
+@pytest.mark.parametrize("percent", [0, -5, 101, 10000])
+def test_out_of_range_percent(percent: int):
+    assert "out of range" in problems_of([{"color": "RED", "percent": percent}])
+
+
+def test_unknown_colour_suggests_the_nearest_code():
+    message = problems_of("REDD:60,BLACK:40")
+    assert "unknown colour 'REDD'" in message
+    assert "did you mean RED?" in message
+
+
+def test_duplicate_colour_even_under_another_name():
+    message = problems_of("RED:50,Красный:50")
+    assert "RED is listed twice" in message
+
+
+def test_more_than_eight_components():
+    value = [{"color": code, "percent": 1} for code in CODES[:9]]
+    value[0]["percent"] = 92
+    assert f"at most {MAX_COMPONENTS}" in problems_of(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", "empty"),
+        ([], "empty"),
+        (None, "list of {color, percent}"),
+        (42, "list of {color, percent}"),
+        ("RED60", "is not COLOR:PERCENT"),
+        ([{"colour": "RED", "percent": 100}], "must be an object with 'color' and 'percent'"),
+        ([{"color": "RED"}], "has no 'percent'"),
+        ([{"color": "RED", "percent": True}], "is not a number"),
+        ([{"color": "RED", "percent": "lots"}], "is not a number"),
+        (["RED:100"], "must be an object"),
+    ],
+)
+def test_malformed_input_is_explained(value: object, expected: str):
+    assert expected in problems_of(value)
+
+
+def test_several_problems_are_reported_together():
+    with pytest.raises(RecipeError) as caught:
+        parse("REDD:60,BLACK:0.4")
+    assert len(caught.value.problems) == 2
+
+
+def test_nothing_multiplies_a_percent_by_100():
+    assert parse("RED:100").percent_of("RED") == 100
+
+
+# --- properties ----------------------------------------------------------------------
+
+
+@st.composite
+def valid_recipes(draw: st.DrawFn) -> list[tuple[str, int]]:
+    count = draw(st.integers(min_value=1, max_value=MAX_COMPONENTS))
+    codes = draw(st.lists(st.sampled_from(CODES), min_size=count, max_size=count, unique=True))
+    cuts = sorted(
+        draw(st.lists(st.integers(1, 99), min_size=count - 1, max_size=count - 1, unique=True))
+    )
+    bounds = [0, *cuts, 100]
+    return [(code, bounds[i + 1] - bounds[i]) for i, code in enumerate(codes)]
+
+
+def spelled(code: str, style: int) -> str:
+    entry = next(c for c in COLORS if c.code == code)
+    return [code, code.lower(), entry.name_en, entry.name_ru.upper()][style]
+
+
+@settings(max_examples=200, deadline=None)
+@given(valid_recipes(), st.lists(st.integers(0, 3), min_size=8, max_size=8), st.booleans())
+def test_any_valid_recipe_parses_to_sorted_canonical_form(pairs, styles, as_string):
+    items = [(spelled(code, styles[i]), pct) for i, (code, pct) in enumerate(pairs)]
+    value = (
+        ",".join(f"{name}:{pct}" for name, pct in items)
+        if as_string
+        else [{"color": name, "percent": pct} for name, pct in items]
+    )
+    recipe = parse(value)
+    assert sum(c.percent for c in recipe.components) == 100
+    assert [c.code for c in recipe.components] == sorted(code for code, _ in pairs)
+    assert recipe.canonical == ",".join(f"{c}:{p}" for c, p in sorted(pairs))
+    assert parse(recipe.canonical) == recipe  # canonical form round-trips
+
+
+@settings(max_examples=200, deadline=None)
+@given(valid_recipes(), st.integers(-3, 3).filter(lambda d: d != 0))
+def test_any_wrong_sum_is_rejected_with_the_sum(pairs, delta):
+    code, pct = pairs[0]
+    if not 1 <= pct + delta <= 100:
+        return
+    pairs = [(code, pct + delta), *pairs[1:]]
+    message = problems_of(",".join(f"{c}:{p}" for c, p in pairs))
+    assert f"sum to {100 + delta}" in message
+
+
+@settings(max_examples=100, deadline=None)
+@given(valid_recipes())
+def test_fractions_of_a_valid_recipe_are_always_rejected(pairs):
+    value = [{"color": c, "percent": p / 100} for c, p in pairs]
+    if all(p == 100 for _, p in pairs):
+        # 1.0 is a whole number: it is then rejected for its sum, not as a fraction.
+        assert "sum to 1" in problems_of(value)
+    else:
+        assert "not a whole number" in problems_of(value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(min_size=1, max_size=12).filter(lambda s: s.strip() and not set(s) & set(":,;=\n")))
+def test_arbitrary_names_never_crash_the_parser(name):
+    try:
+        recipe = parse(f"{name}:100")
+    except RecipeError as error:
+        problems = error.problems
+    else:
+        problems = []
+        assert recipe.components[0].code in CODES
+    assert all(isinstance(p, str) and p for p in problems)
+
+
+def test_the_stock_palette_has_unique_codes_and_names():
+    data = json.loads(json.dumps(stock_palette()))
+    assert len(data) == 29
+    assert len({c["code"] for c in data}) == 29

@@ -1,0 +1,60 @@
+"""Fixtures shared by the whole suite: callers of the API in each role.
+
+Django imports stay inside the fixtures so the pure gpu_worker tests can run without
+Django being set up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def staff_user(db: Any) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(
+        username="staff", password="staff-pass-123", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def staff_client(staff_user: Any) -> Any:
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_login(staff_user)
+    return client
+
+
+def key_client(name: str, scope: str, **kwargs: Any) -> Any:
+    """An API client that sends a new key with this name and scope."""
+    from rest_framework.test import APIClient
+
+    from plitka_site.apikeys.services import api_key_create
+
+    issued = api_key_create(name=name, scope=scope, **kwargs)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.plaintext}")
+    client.api_key = issued.api_key
+    client.plaintext = issued.plaintext
+    return client
+
+
+@pytest.fixture
+def read_client(db: Any) -> Any:
+    return key_client("storefront-read", "read")
+
+
+@pytest.fixture
+def render_client(db: Any) -> Any:
+    return key_client("storefront-render", "render")
+
+
+@pytest.fixture
+def demo_catalog(db: Any) -> None:
+    from catalog.services import demo_catalog_load
+
+    demo_catalog_load()
