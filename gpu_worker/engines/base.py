@@ -1,0 +1,49 @@
+"""What every render engine promises: plain data in (RenderSpec), plain data out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gpu_worker.colour.analyzer import Fidelity
+from gpu_worker.spec import RenderSpec
+
+Progress = Callable[[int], None]
+ShouldStop = Callable[[], bool]
+
+
+class RenderCanceled(Exception):
+    """Raised by an engine when `should_stop()` turned true mid-render."""
+
+
+class UnknownEngine(LookupError):
+    """No engine is registered under the requested name."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    image: NDArray[np.uint8]  # (H, W, 3) sRGB
+    fidelity: Fidelity
+    engine: str
+    engine_version: str
+    model_revision: str | None = None
+    # Seconds per phase; always has "inference" and "postprocess".
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    name: str
+    version: str
+
+    def render(
+        self,
+        spec: RenderSpec,
+        *,
+        progress: Progress | None = None,
+        should_stop: ShouldStop | None = None,
+    ) -> RenderResult: ...

@@ -1,0 +1,1 @@
+"""The procedural engine: numpy + OpenCV granule tiles, exact colour shares, CPU only."""

@@ -1,0 +1,61 @@
+"""The procedural engine behind the Engine protocol: progress, cancel, timings, fidelity."""
+
+from __future__ import annotations
+
+import time
+
+from gpu_worker.colour.analyzer import fidelity_measure
+from gpu_worker.spec import RenderSpec
+
+from ..base import Progress, RenderCanceled, RenderResult, ShouldStop
+from ..registry import engine_version
+from .render import render_layers
+
+# Percent done after each stage of render_layers; the fidelity measurement takes the rest.
+_STAGE_PERCENT = {
+    "placement": 10,
+    "cells": 30,
+    "warp": 40,
+    "areas": 50,
+    "albedo": 55,
+    "shading": 65,
+    "composite": 80,
+}
+
+
+class ProceduralEngine:
+    name = "procedural"
+    version = engine_version("procedural")
+
+    def render(
+        self,
+        spec: RenderSpec,
+        *,
+        progress: Progress | None = None,
+        should_stop: ShouldStop | None = None,
+    ) -> RenderResult:
+        def stage(name: str) -> None:
+            if should_stop is not None and should_stop():
+                raise RenderCanceled(f"canceled after stage {name!r}")
+            if progress is not None:
+                progress(_STAGE_PERCENT[name])
+
+        if progress is not None:
+            progress(0)
+        t0 = time.perf_counter()
+        layers = render_layers(spec, stage=stage)
+        t1 = time.perf_counter()
+        fidelity = fidelity_measure(image=layers.image, palette=spec.palette, recipe=spec.recipe)
+        t2 = time.perf_counter()
+        if should_stop is not None and should_stop():
+            raise RenderCanceled("canceled after measuring")
+        if progress is not None:
+            progress(100)
+        return RenderResult(
+            image=layers.image,
+            fidelity=fidelity,
+            engine=self.name,
+            engine_version=self.version,
+            model_revision=None,
+            timings={"inference": t1 - t0, "postprocess": t2 - t1, "total": t2 - t0},
+        )
