@@ -29,17 +29,19 @@ from .tile_mask import tile_region
 
 # Light level relative to the lit face (linear luminance ratio) that still counts as lit.
 LIT_RANGE = (0.42, 1.9)
-# Steepest log(L*+16) and chroma-direction change per pixel for a pixel to count as pure.
-MAX_LOG_GRADIENT = 0.11
-MAX_CHROMA_GRADIENT = 9.0
+# Steepest change of log-luminance per pixel for a pixel to count as pure.
+MAX_LOG_GRADIENT = 0.9
+MAX_LOCAL_DROP = 1.0
+VOTE_MAJORITY = 0.75
 # Lightness weighs less than chroma, and darker than the palette (shadow) weighs less
 # than brighter (a brighter pixel is rarely explained by light).
 WEIGHT_DARKER = 0.3
 WEIGHT_BRIGHTER = 0.6
-MAX_DISTANCE = 28.0  # no candidate this close: not a palette colour (dirt, glare)
+MAX_DISTANCE = 45.0  # no candidate this close: not a palette colour (dirt, glare)
 MIN_MARGIN = 1.0  # best and runner-up this close: ambiguous, leave out
 # Without a recipe: colours under this share (percent) are noise from look-alike colours.
 PRESENT_MIN_PERCENT = 1.5
+LIT_QUANTILE = 0.3
 _LUT = srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)
 
 
@@ -67,19 +69,35 @@ def _lab_image(image: NDArray[np.uint8]) -> NDArray[np.float32]:
 
 
 def _pure_pixels(lab: NDArray[np.float32]) -> NDArray[np.bool_]:
-    """Pixels away from sharp changes of light or colour (granule borders, gaps)."""
-    ln = np.log(np.maximum(lab[..., 0], 0.0) + 16.0)
-    scale = 50.0 / (lab[..., 0] + 16.0)
-    ca = lab[..., 1] * scale
-    cb = lab[..., 2] * scale
+    """Pixels away from sharp changes of light (granule borders, gaps, shadow edges).
 
-    def grad(x: NDArray[np.float32]) -> NDArray[np.float32]:
-        gx = cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
-        gy = cv2.Sobel(x, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
-        return np.sqrt(gx * gx + gy * gy)
+    The gradient of log-luminance is the same for a dark and a bright granule under the
+    same light, so every colour loses its borders alike and the shares are not skewed.
+    """
+    y = _lab_y(lab[..., 0].astype(np.float64)).astype(np.float32)
+    ln = np.log(y + np.float32(0.0005))
+    gx = cv2.Sobel(ln, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
+    gy = cv2.Sobel(ln, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
+    flat = (gx * gx + gy * gy) <= MAX_LOG_GRADIENT**2
+    # Gap floors are local minima: flat at their centre, but far below their neighbours.
+    top = cv2.dilate(ln, np.ones((3, 3), np.uint8))
+    return flat & (ln >= top - np.float32(MAX_LOCAL_DROP))
 
-    gc = np.sqrt(grad(ca) ** 2 + grad(cb) ** 2)
-    return (grad(ln) <= MAX_LOG_GRADIENT) & (gc <= MAX_CHROMA_GRADIENT)
+
+def _granule_vote(pure: NDArray[np.bool_], best: NDArray[np.int64], k: int) -> NDArray[np.int64]:
+    """Majority colour of each connected patch of pure pixels, given to all its pixels.
+
+    Patches are granule faces (the gaps cut them apart), so one vote per granule irons
+    out pixel noise (JPEG, grain) without favouring any colour.
+    """
+    n, comp = cv2.connectedComponents(pure.view(np.uint8), connectivity=4)
+    ids = comp[pure]
+    votes = np.bincount(ids * k + best, minlength=n * k).reshape(n, k)
+    winner = np.argmax(votes, axis=1)
+    # A patch spanning two touching granules of different colours has no clear winner:
+    # its pixels keep their own votes.
+    clear = votes.max(axis=1) >= VOTE_MAJORITY * votes.sum(axis=1)
+    return np.where(clear[ids], winner[ids], best)
 
 
 def _classify(
@@ -145,7 +163,14 @@ def fidelity_measure(
     px = lab[usable]
 
     cand = np.array([by_code[c].lab for c in codes], dtype=np.float64)
-    best, ok = _classify(px, cand) if len(px) else (np.zeros(0, np.int64), np.zeros(0, bool))
+
+    def classify(cand: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        if not len(px):
+            return np.zeros(0, np.int64), np.zeros(0, bool)
+        best, ok = _classify(px, cand)
+        return _granule_vote(usable, best, len(cand)), ok
+
+    best, ok = classify(cand)
     share = _shares(best, ok, len(codes))
     if recipe is None and len(px):
         # Look-alike palette colours soak up a little of each present colour; a second
@@ -153,25 +178,31 @@ def fidelity_measure(
         keep = [i for i in range(len(codes)) if share[i] >= PRESENT_MIN_PERCENT]
         codes = [codes[i] for i in keep]
         cand = cand[keep]
-        best, ok = _classify(px, cand)
+        best, ok = classify(cand)
         share = _shares(best, ok, len(codes))
         keep = [i for i in range(len(codes)) if share[i] >= PRESENT_MIN_PERCENT]
         codes = [codes[i] for i in keep]
         share = share[keep] * 100.0 / max(share[keep].sum(), 1e-9)
-        best_map = {old: new for new, old in enumerate(keep)}
-        sel = ok & np.isin(best, keep)
-        best = np.array([best_map[b] for b in best[sel]], dtype=np.int64) if sel.any() else best[:0]
-        px, ok = px[sel], np.ones(int(sel.sum()), bool)
+        remap = np.full(len(cand), -1, dtype=np.int64)
+        remap[keep] = np.arange(len(keep))
+        best = remap[best]
         cand = cand[keep]
 
     shares = {code: round(float(s), 1) for code, s in zip(codes, share, strict=True)}
+    # Colour means by the palette's own protocol: every tile pixel goes to its nearest
+    # colour (shadows and gaps included, as in the palette photos), then the median Lab of
+    # the brightest 70 % of each colour's pixels, i.e. its lit faces.
+    every = lab[interior]
+    nearest = _classify(every, cand)[0] if len(every) and len(cand) else np.zeros(0, np.int64)
     de: dict[str, float] = {}
     for i, code in enumerate(codes):
-        mine = px[ok & (best == i)]
-        if len(mine) == 0:
+        mine = every[nearest == i]
+        if len(mine) < 10:
             continue
-        # A median is the palette's own statistic and shrugs off stray pixels.
-        est = np.median(mine, axis=0)
+        # The palette's own statistic: median Lab of the brightest 70 % of the colour's
+        # pixels (its lit faces). Dark shadow pixels are already out (not pure).
+        lit = mine[mine[:, 0] >= np.quantile(mine[:, 0], LIT_QUANTILE)]
+        est = np.median(lit, axis=0)
         de[code] = round(float(delta_e00(est, cand[i])), 2)
 
     max_err = None

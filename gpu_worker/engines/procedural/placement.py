@@ -19,8 +19,8 @@ def blue_noise_sites(
 ) -> NDArray[np.float64]:
     """(N, 2) array of (x, y) pixel positions covering a width x height canvas."""
     row_h = spacing * math.sqrt(3.0) / 2.0
-    rows = int(math.ceil(height / row_h)) + 2
-    cols = int(math.ceil(width / spacing)) + 2
+    rows = math.ceil(height / row_h) + 2
+    cols = math.ceil(width / spacing) + 2
     jj, ii = np.meshgrid(np.arange(cols), np.arange(rows))
     x = (jj + 0.5 * (ii % 2) - 0.5) * spacing
     y = (ii - 0.5) * row_h

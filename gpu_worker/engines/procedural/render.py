@@ -60,7 +60,9 @@ def _view(spec: RenderSpec, size: int) -> ViewGeometry:
         return top_view(tile=spec.tile, size=size, angle=spec.angle, pad_px=4)
     if spec.view == "perspective":
         tilt = float(spec.options.get("tilt", DEFAULT_TILT_DEG))
-        return perspective_view(tile=spec.tile, size=size, angle=spec.angle, tilt_deg=tilt, pad_px=4)
+        return perspective_view(
+            tile=spec.tile, size=size, angle=spec.angle, tilt_deg=tilt, pad_px=4
+        )
     raise ValueError(f"unknown view: {spec.view!r}")
 
 
@@ -135,6 +137,11 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     out_scale = view.out_px_per_mm / view.local_px_per_mm
     mean_out = mean_local * out_scale
     shade, face = granule_shading(labels, mean_diameter=mean_out)
+    # The palette was measured as the median of the brightest 70 % of a tile's pixels. Scale
+    # the light so the same statistic over this tile's top face is 1: measured the
+    # palette's way, the render then shows exactly the palette's colours.
+    q65 = float(np.quantile(shade[top_hard][::3], 0.65)) if top_hard.any() else 1.0
+    shade *= np.float32(1.0 / max(q65, 1e-3))
     face &= tile_hard
     n_ids = int(local.max()) + 1
     areas = np.bincount(labels[face], minlength=n_ids).astype(np.int64)

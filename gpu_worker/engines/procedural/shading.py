@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 # Light from the upper left and above, in picture axes (x right, y down, z to the viewer).
 LIGHT = np.array([-0.5, -0.6, 1.0]) / np.linalg.norm([-0.5, -0.6, 1.0])
 GAP_LEVEL = 0.2  # what little light reaches the binder between granules
-EDGE_OCCLUSION = 0.4  # darkening where a granule dips into its neighbours
+EDGE_OCCLUSION = 0.3  # darkening where a granule dips into its neighbours
 SHADOW_OPACITY = 0.32
 
 F32 = NDArray[np.float32]
@@ -48,12 +48,16 @@ def granule_shading(
     face = dist >= gap_px
     rim = np.float32(max(1.5, 0.3 * float(mean_diameter)))
     ramp = _smoothstep((dist - gap_px) / rim)
-    height = ramp * (0.6 * rim)
+    height = ramp * (0.4 * rim)
     gx = cv2.Sobel(height, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
     gy = cv2.Sobel(height, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
     # n = (-gx, -gy, 1) / |n|; shade relative to a flat top so the top reads 1.0.
-    lit = (-gx * LIGHT[0] - gy * LIGHT[1] + LIGHT[2]) / (LIGHT[2] * np.sqrt(1.0 + gx * gx + gy * gy))
-    shade = lit * (1.0 - EDGE_OCCLUSION + EDGE_OCCLUSION * ramp)
+    lit = (-gx * LIGHT[0] - gy * LIGHT[1] + LIGHT[2]) / (
+        LIGHT[2] * np.sqrt(1.0 + gx * gx + gy * gy)
+    )
+    # Soft-box light: a slope facing the lamp is a little brighter than a flat top, never
+    # glaring (which would also clip the colour to white).
+    shade = np.minimum(lit, np.float32(1.2)) * (1.0 - EDGE_OCCLUSION + EDGE_OCCLUSION * ramp)
     shade = np.where(face, shade, np.float32(GAP_LEVEL)).astype(np.float32)
     return shade, face
 

@@ -55,8 +55,8 @@ def _local_frame(
     """Affine mm -> local px (3x3) and the local canvas shape, with padding all round."""
     lo = outline.min(axis=0)
     hi = outline.max(axis=0)
-    w = int(math.ceil((hi[0] - lo[0]) * px_per_mm)) + 2 * pad_px
-    h = int(math.ceil((hi[1] - lo[1]) * px_per_mm)) + 2 * pad_px
+    w = math.ceil((hi[0] - lo[0]) * px_per_mm) + 2 * pad_px
+    h = math.ceil((hi[1] - lo[1]) * px_per_mm) + 2 * pad_px
     mm_to_local = np.array(
         [
             [px_per_mm, 0.0, pad_px - lo[0] * px_per_mm],
@@ -146,7 +146,7 @@ def perspective_view(
     px_per_mm *= 1.15
     # The side walls are textured from a plane halfway down the tile, which the camera
     # sees beyond the top outline: pad the canvas to cover it.
-    pad_px += int(math.ceil(1.6 * thick * px_per_mm))
+    pad_px += math.ceil(1.6 * thick * px_per_mm)
     mm_to_local, shape = _local_frame(outline, px_per_mm, pad_px)
     corners_mm = np.array(
         [
