@@ -189,6 +189,8 @@ def fidelity_measure(
         cand = cand[keep]
 
     shares = {code: round(float(s), 1) for code, s in zip(codes, share, strict=True)}
+    if recipe is None:
+        shares = {c: v for c, v in shares.items() if v > 0.0}
     # Colour means by the palette's own protocol: every tile pixel goes to its nearest
     # colour (shadows and gaps included, as in the palette photos), then the median Lab of
     # the brightest 70 % of each colour's pixels, i.e. its lit faces.

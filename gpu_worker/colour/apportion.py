@@ -52,7 +52,7 @@ def colours_for_areas(
     comp = np.empty(n, dtype=np.int64)
     comp[order] = cut
     got = np.bincount(comp, weights=areas, minlength=k).astype(np.int64)
-    for _ in range(4 * k):
+    for _ in range(8 * k + 16):
         diff = got - targets
         over = int(np.argmax(diff))
         under = int(np.argmin(diff))

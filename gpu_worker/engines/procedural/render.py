@@ -26,6 +26,7 @@ from .views import DEFAULT_TILT_DEG, ViewGeometry, perspective_view, top_view
 # one zoom factor applies to every grade, so medium and coarse stay 1.7x and 2.3x as big
 # as fine, as they are on the real tiles.
 FINE_MIN_PX = 6.5
+MIN_GRANULES = 700
 _FINE_MEAN_MM = sum(GRANULE_DIAMETER_MM["fine"]) / 2.0
 
 _SRGB_LUT = np.clip(np.rint(linear_to_srgb(np.arange(65536) / 65535.0) * 255.0), 0, 255).astype(
@@ -51,7 +52,13 @@ class Layers:
 def _granule_range_px(spec: RenderSpec, view: ViewGeometry, ss: int) -> tuple[float, float]:
     lo_mm, hi_mm = GRANULE_DIAMETER_MM[spec.tile.granule]
     zoom = max(1.0, FINE_MIN_PX / (_FINE_MEAN_MM * view.out_px_per_mm / ss))
-    k = zoom * view.local_px_per_mm
+    # A 1 % colour needs granules much smaller than 1 % of the tile for its share to come
+    # out exact, so small pictures of small, coarse tiles shrink the zoom to keep at
+    # least MIN_GRANULES on the face.
+    mean_mm = (lo_mm + hi_mm) / 2.0
+    face_mm2 = float(spec.tile.width_mm) * float(spec.tile.height_mm)
+    zoom = min(zoom, math.sqrt(face_mm2 / MIN_GRANULES) / mean_mm)
+    k = max(zoom, 1e-6) * view.local_px_per_mm
     return lo_mm * k, hi_mm * k
 
 
