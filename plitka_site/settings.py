@@ -34,8 +34,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "plitka_site.apikeys",
     "catalog",
+    "renders",
 ]
 
 MIDDLEWARE = [
@@ -90,6 +92,50 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis and Celery --------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# A render is cut softly (the job is marked failed with a clear error), then hard; a message
+# whose worker vanished is redelivered only after the visibility timeout, so the timeout
+# must outlast the hard limit or Redis would hand a running job to a second worker.
+RENDER_SOFT_TIME_LIMIT_S = env_int("RENDER_SOFT_TIME_LIMIT_S", 900)
+RENDER_HARD_TIME_LIMIT_S = env_int("RENDER_HARD_TIME_LIMIT_S", 960)
+CELERY_VISIBILITY_TIMEOUT_S = env_int("CELERY_VISIBILITY_TIMEOUT_S", 1800)
+if not RENDER_SOFT_TIME_LIMIT_S < RENDER_HARD_TIME_LIMIT_S < CELERY_VISIBILITY_TIMEOUT_S:
+    raise ConfigError(
+        "need RENDER_SOFT_TIME_LIMIT_S < RENDER_HARD_TIME_LIMIT_S < CELERY_VISIBILITY_TIMEOUT_S"
+    )
+_BROKER_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_S,
+    # Check the queues in the order a worker lists them: interactive before batch.
+    "queue_order_strategy": "priority",
+}
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = _BROKER_OPTIONS
+CELERY_RESULT_BACKEND = None  # the database is the truth; nothing reads task results
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = RENDER_SOFT_TIME_LIMIT_S
+CELERY_TASK_TIME_LIMIT = RENDER_HARD_TIME_LIMIT_S
+CELERY_TASK_DEFAULT_QUEUE = "maintenance"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+RENDER_QUEUES = {"interactive": "render.interactive", "batch": "render.batch"}
+RENDER_ENGINES_ENABLED = env_list("RENDER_ENGINES_ENABLED", ["procedural"])
+RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 3)
+# A running job whose worker has not beaten for this long is taken as lost.
+RENDER_HEARTBEAT_STALE_S = env_int("RENDER_HEARTBEAT_STALE_S", 60)
+# A queued job with no message in Redis after this long is dispatched again.
+RENDER_REDISPATCH_AFTER_S = env_int("RENDER_REDISPATCH_AFTER_S", 120)
+RENDER_STALE_SWEEP_LIMIT = env_int("RENDER_STALE_SWEEP_LIMIT", 50)
+RENDER_MONITOR_INTERVAL_S = float(env_str("RENDER_MONITOR_INTERVAL_S", "0.5"))
+IDEMPOTENCY_TTL_HOURS = 24
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

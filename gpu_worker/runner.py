@@ -1,0 +1,108 @@
+"""One render, start to encoded bytes, with timings and resource samples. No ORM.
+
+The Celery task feeds it a RenderSpec and hooks (progress, cancel, heartbeat) and stores
+what comes back; the in-process `manage.py render` command calls it the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpu_worker.engines.base import Progress, ShouldStop
+from gpu_worker.monitor import DeviceInfo, MonitorSummary, ResourceMonitor, Sample
+from gpu_worker.spec import RenderSpec
+
+# Engines this process has loaded: a later job on the same engine is a cache hit.
+_loaded_engines: set[str] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOutcome:
+    png: bytes
+    thumbnail_webp: bytes
+    width: int
+    height: int
+    digest: str  # sha256 of the PNG: the content address of the stored file
+    fidelity: dict[str, Any]
+    engine: str
+    engine_version: str
+    model_revision: str | None
+    cache_hit: bool
+    timings: dict[str, float]
+    monitor: MonitorSummary
+    device: DeviceInfo
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of what shaped the picture, for the audit record."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for package in ("numpy", "opencv-python-headless", "pillow", "torch", "diffusers"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def render_run(
+    *,
+    spec: RenderSpec,
+    engine_name: str,
+    device: DeviceInfo,
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+    on_sample: Callable[[Sample], None] | None = None,
+    on_monitor_exit: Callable[[], None] | None = None,
+    monitor_interval_s: float = 0.5,
+) -> RenderOutcome:
+    """Load (or reuse) the engine, render, encode; raises what the engine raises."""
+    from gpu_worker.engines.registry import engine_get
+    from gpu_worker.imageio import png_encode, thumbnail_webp
+
+    monitor = ResourceMonitor(
+        interval_s=monitor_interval_s, on_sample=on_sample, on_exit=on_monitor_exit
+    ).start()
+    try:
+        started = time.perf_counter()
+        cache_hit = engine_name in _loaded_engines
+        engine = engine_get(engine_name)
+        _loaded_engines.add(engine_name)
+        loaded = time.perf_counter()
+        result = engine.render(spec, progress=progress, should_stop=should_stop)
+        rendered = time.perf_counter()
+        png = png_encode(result.image)
+        thumbnail = thumbnail_webp(result.image)
+        encoded = time.perf_counter()
+    finally:
+        summary = monitor.stop()
+    height, width = result.image.shape[:2]
+    timings = {
+        "load": loaded - started,
+        "engine_render": rendered - loaded,
+        "encode": encoded - rendered,
+        **{key: float(value) for key, value in result.timings.items()},
+    }
+    return RenderOutcome(
+        png=png,
+        thumbnail_webp=thumbnail,
+        width=int(width),
+        height=int(height),
+        digest=hashlib.sha256(png).hexdigest(),
+        fidelity=result.fidelity.to_dict(),
+        engine=result.engine,
+        engine_version=result.engine_version,
+        model_revision=result.model_revision,
+        cache_hit=cache_hit,
+        timings={key: round(value, 4) for key, value in timings.items()},
+        monitor=summary,
+        device=device,
+        versions=library_versions(),
+    )

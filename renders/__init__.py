@@ -1,0 +1,1 @@
+"""Render jobs: submit, queue, execute through the engines, store, audit, re-render."""

@@ -1,0 +1,121 @@
+"""Render endpoints: parse, authorise, call a service, shape the answer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from plitka_site.api.permissions import IsStaff, caller_is_staff
+from renders.api.filters import RenderJobFilter
+from renders.api.serializers import RenderJobSerializer, RenderSubmitSerializer, WorkerSerializer
+from renders.errors import RenderRequestError
+from renders.models import RenderJob, Worker
+from renders.selectors import render_job_list, worker_list
+from renders.services import Requester, render_job_cancel, render_job_submit
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class RenderRequestRefused(APIException):
+    """Carries a service's refusal into the error envelope with its own status and code."""
+
+    def __init__(self, error: RenderRequestError) -> None:
+        super().__init__(detail=error.message, code=error.code)
+        self.status_code = error.http_status
+        self.fields = error.fields
+
+
+def requester_of(request: Request) -> Requester:
+    api_key = request.auth
+    if caller_is_staff(request):
+        return Requester(
+            client_id=f"user:{request.user.pk}",
+            label=request.user.get_username(),
+            source=RenderJob.Source.ADMIN,
+            user=request.user,
+            sees_unpublished=True,
+        )
+    return Requester(
+        client_id=api_key.client_id,
+        label=api_key.name,
+        source=RenderJob.Source.API,
+        render_quota_per_day=api_key.render_quota_per_day,
+    )
+
+
+def fingerprint_of(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Submit renders and follow them. Clients list their own jobs; any job reads by id."""
+
+    serializer_class = RenderJobSerializer
+    filterset_class = RenderJobFilter
+    ordering_fields = ["created_at", "finished_at", "status"]
+
+    def get_queryset(self) -> QuerySet[RenderJob]:
+        if caller_is_staff(self.request) or self.action != "list":
+            return render_job_list()
+        return render_job_list(client_id=requester_of(self.request).client_id)
+
+    @extend_schema(
+        request=RenderSubmitSerializer,
+        responses={201: RenderJobSerializer, 200: RenderJobSerializer},
+        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER)],
+    )
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        payload = RenderSubmitSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        values = dict(payload.validated_data)
+        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip() or None
+        try:
+            result = render_job_submit(
+                product_sku=values.pop("product"),
+                recipe=values.pop("recipe"),
+                requester=requester_of(request),
+                idempotency_key=key[:200] if key else None,
+                fingerprint=fingerprint_of(request.data),
+                **values,
+            )
+        except RenderRequestError as exc:
+            raise RenderRequestRefused(exc) from exc
+        job = render_job_list().get(pk=result.job.pk)
+        body = RenderJobSerializer(job, context=self.get_serializer_context()).data
+        headers = {"Location": request.build_absolute_uri(f"{job.pk}/")}
+        return Response(body, status=result.http_status, headers=headers)
+
+    @extend_schema(request=None, responses={200: RenderJobSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        if not caller_is_staff(request) and job.client_id != requester_of(request).client_id:
+            raise PermissionDenied("Only staff or the client that submitted a job may cancel it.")
+        try:
+            job = render_job_cancel(job_id=job.pk)
+        except RenderRequestError as exc:
+            raise RenderRequestRefused(exc) from exc
+        body = RenderJobSerializer(
+            render_job_list().get(pk=job.pk), context=self.get_serializer_context()
+        ).data
+        return Response(body, status=status.HTTP_200_OK)
+
+
+class WorkerViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Render workers: device, memory, loaded pipelines, current job, last heartbeat."""
+
+    serializer_class = WorkerSerializer
+    permission_classes = [IsStaff]
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[Worker]:
+        return worker_list()

@@ -1,0 +1,52 @@
+"""Estimate the colour mix of any tile picture against the stock palette."""
+
+from __future__ import annotations
+
+import json
+import sys
+from argparse import ArgumentParser
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from catalog.recipes import RecipeError
+from catalog.selectors import recipe_validate
+from gpu_worker.colour.analyzer import fidelity_measure
+from gpu_worker.imageio import image_decode
+from gpu_worker.spec import RecipeComponent
+from renders.management.commands.render import fidelity_table
+from renders.specs import palette_current
+
+
+class Command(BaseCommand):
+    help = "Estimate each colour's share of the tile area and its mean ΔE2000."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("image", help="PNG, JPEG or WebP file")
+        parser.add_argument("--recipe", default=None, help='expected mix, e.g. "RED:60,BLACK:40"')
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: object, **options: object) -> None:
+        path = Path(str(options["image"]))
+        try:
+            image = image_decode(path.read_bytes())
+        except OSError as exc:
+            raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        except ValueError as exc:
+            raise CommandError(f"{path} is not a usable image: {exc}") from exc
+        recipe = None
+        if options["recipe"]:
+            try:
+                parsed = recipe_validate(value=options["recipe"])
+            except RecipeError as exc:
+                raise CommandError(f"--recipe: {exc.message}") from exc
+            recipe = [RecipeComponent(code=c.code, percent=c.percent) for c in parsed.components]
+        fidelity = fidelity_measure(
+            image=image, palette=list(palette_current().values()), recipe=recipe
+        ).to_dict()
+        if options["json"]:
+            json.dump(fidelity, sys.stdout, indent=2, ensure_ascii=False)
+            self.stdout.write("")
+            return
+        expected = {c.code: c.percent for c in recipe} if recipe else None
+        self.stdout.write(fidelity_table(fidelity, expected))

@@ -1,0 +1,30 @@
+from argparse import ArgumentParser
+
+from django.core.management.base import BaseCommand, CommandError
+
+from renders.services import render_history_prune
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete finished render jobs older than N days (never those behind a catalog image) "
+        "and expired idempotency keys."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--older-than-days", type=int, required=True)
+        parser.add_argument("--dry-run", action="store_true")
+
+    def handle(self, *args: object, **options: object) -> None:
+        try:
+            report = render_history_prune(
+                older_than_days=int(options["older_than_days"]),  # type: ignore[arg-type]
+                dry_run=bool(options["dry_run"]),
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        verb = "Would delete" if options["dry_run"] else "Deleted"
+        self.stdout.write(
+            f"{verb} {report.jobs} render job(s) and {report.idempotency_records} "
+            "expired idempotency key(s)."
+        )

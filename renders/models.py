@@ -1,0 +1,187 @@
+"""Render jobs and their audit trail. The RenderJob row is the source of truth."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RenderJob(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELED = "canceled"
+
+    class Queue(models.TextChoices):
+        INTERACTIVE = "interactive"
+        BATCH = "batch"
+
+    class Source(models.TextChoices):
+        ADMIN = "admin"
+        API = "api"
+        SCHEDULE = "schedule"
+        CLI = "cli"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # What to render: a snapshot, so history shows what was rendered after edits.
+    product = models.ForeignKey("catalog.TileProduct", on_delete=models.PROTECT, related_name="+")
+    recipe = models.ForeignKey(
+        "catalog.ColorRecipe",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The named recipe asked for, if any; the snapshot is what was rendered.",
+    )
+    recipe_canonical = models.CharField(max_length=200, db_index=True)
+    recipe_snapshot = models.JSONField(help_text="Components with each colour's measured data.")
+    engine = models.CharField(max_length=32)
+    engine_version = models.CharField(max_length=32)
+    model_revision = models.CharField(max_length=128, blank=True)
+    view = models.CharField(max_length=16)
+    angle = models.PositiveSmallIntegerField()
+    size = models.PositiveSmallIntegerField()
+    seed = models.PositiveBigIntegerField()
+    quality = models.CharField(max_length=16, default="standard")
+    options = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(help_text="All normalised parameters, as hashed into render_key.")
+    render_key = models.CharField(max_length=64, db_index=True)
+
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    queue = models.CharField(max_length=16, choices=Queue.choices, default=Queue.INTERACTIVE)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    client_id = models.CharField(max_length=64, blank=True, db_index=True)
+    client_label = models.CharField(max_length=150, blank=True)
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    device = models.CharField(max_length=200, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    first_progress_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    result_image = models.FileField(max_length=255, blank=True)
+    result_thumbnail = models.FileField(max_length=255, blank=True)
+    result_width = models.PositiveIntegerField(null=True, blank=True)
+    result_height = models.PositiveIntegerField(null=True, blank=True)
+    fidelity = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Concurrent identical submits must make one job: the database decides.
+            models.UniqueConstraint(
+                fields=["render_key"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_active_job_per_render_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=100), name="job_progress_0_100"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}:{self.recipe_canonical} {self.view}@{self.angle} [{self.status}]"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+
+class RenderTelemetry(models.Model):
+    """What a render cost, recorded by the worker that ran it."""
+
+    job = models.OneToOneField(RenderJob, on_delete=models.CASCADE, related_name="telemetry")
+    queue_wait_s = models.FloatField(null=True)
+    time_to_first_progress_s = models.FloatField(null=True)
+    load_s = models.FloatField(null=True)
+    inference_s = models.FloatField(null=True)
+    postprocess_s = models.FloatField(null=True)
+    store_s = models.FloatField(null=True)
+    total_s = models.FloatField(null=True)
+    engine_render_s = models.FloatField(null=True, help_text="The engine's own render call.")
+    cache_hit = models.BooleanField(null=True)
+    peak_device_memory_mb = models.FloatField(null=True)
+    total_device_memory_mb = models.FloatField(null=True)
+    memory_budget_mb = models.FloatField(null=True)
+    gpu_util_mean = models.FloatField(null=True)
+    gpu_util_max = models.FloatField(null=True)
+    cpu_percent_mean = models.FloatField(null=True)
+    rss_peak_mb = models.FloatField(null=True)
+    device_name = models.CharField(max_length=200, blank=True)
+    versions = models.JSONField(default=dict)
+    timeline = models.JSONField(default=list, help_text="Samples at most 2 s apart.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "render telemetry"
+
+    def __str__(self) -> str:
+        return f"telemetry of {self.job_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """A client's Idempotency-Key and the job it made, kept for 24 h."""
+
+    client_id = models.CharField(max_length=64)
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    job = models.ForeignKey(RenderJob, on_delete=models.CASCADE, related_name="+")
+    response_status = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client_id", "key"], name="idempotency_key_per_client")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}:{self.key}"
+
+
+class Worker(models.Model):
+    """A render worker process as it last reported itself."""
+
+    name = models.CharField(max_length=200, unique=True)
+    hostname = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    device = models.CharField(max_length=200)
+    device_memory_total_mb = models.FloatField(null=True)
+    device_memory_used_mb = models.FloatField(null=True)
+    memory_budget_mb = models.FloatField(null=True)
+    loaded_pipelines = models.JSONField(default=list)
+    current_job = models.ForeignKey(
+        RenderJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cpu_percent = models.FloatField(null=True)
+    rss_mb = models.FloatField(null=True)
+    started_at = models.DateTimeField()
+    last_heartbeat = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

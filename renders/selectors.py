@@ -1,0 +1,52 @@
+"""Reads of render jobs, workers and what the catalog would render today."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from renders.models import RenderJob, Worker
+
+
+def render_job_list(*, client_id: str | None = None) -> QuerySet[RenderJob]:
+    """Jobs a caller may see: staff (client_id None) see all, a client sees its own."""
+    jobs = RenderJob.objects.select_related("product", "telemetry")
+    return jobs if client_id is None else jobs.filter(client_id=client_id)
+
+
+def render_job_active_or_done(*, render_key: str) -> RenderJob | None:
+    """A queued/running job with this key, else the newest succeeded one."""
+    jobs = RenderJob.objects.filter(render_key=render_key)
+    active = jobs.filter(status__in=RenderJob.ACTIVE).first()
+    if active is not None:
+        return active
+    return jobs.filter(status=RenderJob.Status.SUCCEEDED).order_by("-finished_at").first()
+
+
+def render_jobs_created_today(*, client_id: str) -> int:
+    since = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    return RenderJob.objects.filter(client_id=client_id, created_at__gte=since).count()
+
+
+def render_jobs_lost(*, now: timezone.datetime) -> QuerySet[RenderJob]:
+    """Running jobs whose worker stopped heartbeating."""
+    cutoff = now - timedelta(seconds=settings.RENDER_HEARTBEAT_STALE_S)
+    return RenderJob.objects.filter(status=RenderJob.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+
+
+def render_jobs_waiting_too_long(*, now: timezone.datetime) -> QuerySet[RenderJob]:
+    """Queued jobs that were never dispatched, or dispatched a while ago."""
+    cutoff = now - timedelta(seconds=settings.RENDER_REDISPATCH_AFTER_S)
+    return RenderJob.objects.filter(status=RenderJob.Status.QUEUED).filter(
+        Q(dispatched_at__isnull=True, created_at__lt=now - timedelta(seconds=5))
+        | Q(dispatched_at__lt=cutoff)
+    )
+
+
+def worker_list() -> QuerySet[Worker]:
+    return Worker.objects.select_related("current_job")

@@ -1,0 +1,299 @@
+"""Running one job on this worker: claim the row, render, store, record. Safe to repeat."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from catalog.services import catalog_image_replace
+from gpu_worker.engines.base import RenderCanceled
+from gpu_worker.monitor import DeviceInfo, Sample, device_describe
+from gpu_worker.runner import RenderOutcome, render_run
+from renders.models import RenderJob, RenderTelemetry
+from renders.services.workers import worker_heartbeat, worker_job_done
+from renders.specs import render_spec_for
+from renders.storage import media_put, result_names
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY_S = 2.0
+CANCEL_CHECK_EVERY_S = 0.25
+
+
+@cache
+def this_device() -> DeviceInfo:
+    return device_describe()
+
+
+@dataclass(slots=True)
+class _Claim:
+    job: RenderJob
+    started_at: datetime
+
+
+def _fail(job: RenderJob, *, code: str, message: str) -> None:
+    job.status = RenderJob.Status.FAILED
+    job.error_code = code
+    job.error_message = message
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+
+
+def _cancel(job: RenderJob) -> None:
+    job.status = RenderJob.Status.CANCELED
+    job.error_code = "canceled"
+    job.error_message = "Canceled while running." if job.started_at else "Canceled."
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+
+
+@transaction.atomic
+def _claim(*, job_id: str, worker_name: str) -> _Claim | None:
+    job = RenderJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is None or job.is_terminal:
+        return None
+    now = timezone.now()
+    if job.status == RenderJob.Status.RUNNING and job.worker != worker_name:
+        beat = job.heartbeat_at or job.started_at
+        if beat and (now - beat).total_seconds() < settings.RENDER_HEARTBEAT_STALE_S:
+            return None  # another live worker has it; this message is a duplicate
+    if job.cancel_requested:
+        _cancel(job)
+        return None
+    if job.attempts >= settings.RENDER_MAX_ATTEMPTS:
+        _fail(
+            job,
+            code="attempts_exhausted",
+            message=f"Gave up after {job.attempts} attempts; the last worker was "
+            f"{job.worker or 'unknown'}.",
+        )
+        return None
+    job.attempts += 1
+    job.status = RenderJob.Status.RUNNING
+    job.worker = worker_name
+    job.device = this_device().name
+    job.started_at = job.started_at or now
+    job.heartbeat_at = now
+    job.progress = 0
+    job.save(
+        update_fields=[
+            "attempts",
+            "status",
+            "worker",
+            "device",
+            "started_at",
+            "heartbeat_at",
+            "progress",
+        ]
+    )
+    return _Claim(job=job, started_at=now)
+
+
+class _JobHooks:
+    """Progress, cancel checks and heartbeats for one running job, cheap on the database."""
+
+    def __init__(self, *, job: RenderJob, worker_name: str) -> None:
+        self.job_id = job.pk
+        self.worker_name = worker_name
+        self.last_progress = -1
+        self.last_cancel_check = 0.0
+        self.last_beat = 0.0
+        self.rows = RenderJob.objects.filter(pk=job.pk, status=RenderJob.Status.RUNNING)
+
+    def progress(self, percent: int) -> None:
+        percent = max(0, min(100, int(percent)))
+        if percent <= self.last_progress:
+            return
+        self.last_progress = percent
+        now = timezone.now()
+        self.rows.update(
+            progress=percent,
+            heartbeat_at=now,
+            first_progress_at=Coalesce("first_progress_at", now),
+        )
+
+    def should_stop(self) -> bool:
+        moment = time.monotonic()
+        if moment - self.last_cancel_check < CANCEL_CHECK_EVERY_S:
+            return False
+        self.last_cancel_check = moment
+        return RenderJob.objects.filter(pk=self.job_id, cancel_requested=True).exists()
+
+    def on_sample(self, sample: Sample) -> None:
+        moment = time.monotonic()
+        if moment - self.last_beat < HEARTBEAT_EVERY_S:
+            return
+        self.last_beat = moment
+        self.rows.update(heartbeat_at=timezone.now())
+        worker_heartbeat(
+            name=self.worker_name, device=this_device(), sample=sample, current_job_id=self.job_id
+        )
+
+    @staticmethod
+    def on_monitor_exit() -> None:
+        connection.close()  # the monitor thread's own connection
+
+
+def render_job_execute(*, job_id: uuid.UUID | str, worker_name: str) -> str:
+    """Run the job if it still needs running; returns what happened, for the task log."""
+    close_old_connections()
+    claim = _claim(job_id=str(job_id), worker_name=worker_name)
+    if claim is None:
+        return "skipped"
+    try:
+        return _execute(claim=claim, worker_name=worker_name)
+    finally:
+        worker_job_done(name=worker_name)
+
+
+def _execute(*, claim: _Claim, worker_name: str) -> str:
+    job = claim.job
+    hooks = _JobHooks(job=job, worker_name=worker_name)
+    try:
+        spec = render_spec_for(job)
+        outcome = render_run(
+            spec=spec,
+            engine_name=job.engine,
+            device=this_device(),
+            progress=hooks.progress,
+            should_stop=hooks.should_stop,
+            on_sample=hooks.on_sample,
+            on_monitor_exit=hooks.on_monitor_exit,
+            monitor_interval_s=settings.RENDER_MONITOR_INTERVAL_S,
+        )
+    except RenderCanceled:
+        return _finish_canceled(job_id=job.pk)
+    except SoftTimeLimitExceeded:
+        return _finish_failed(
+            job_id=job.pk,
+            code="time_limit",
+            message=f"The render ran past {settings.RENDER_SOFT_TIME_LIMIT_S} s and was stopped.",
+        )
+    except Exception as exc:
+        logger.exception("render job %s failed", job.pk)
+        return _finish_failed(
+            job_id=job.pk, code="engine_error", message=f"{type(exc).__name__}: {exc}"
+        )
+    stored_at = time.perf_counter()
+    try:
+        image_name, thumb_name = result_names(outcome.digest)
+        media_put(name=image_name, content=outcome.png)
+        media_put(name=thumb_name, content=outcome.thumbnail_webp)
+    except Exception as exc:
+        logger.exception("storing the result of job %s failed", job.pk)
+        return _finish_failed(
+            job_id=job.pk, code="storage_error", message=f"{type(exc).__name__}: {exc}"
+        )
+    return _finish_succeeded(
+        job_id=job.pk,
+        worker_name=worker_name,
+        claim=claim,
+        outcome=outcome,
+        names=(image_name, thumb_name),
+        store_started=stored_at,
+    )
+
+
+@transaction.atomic
+def _finish_canceled(*, job_id: uuid.UUID) -> str:
+    job = RenderJob.objects.select_for_update().get(pk=job_id)
+    if job.status == RenderJob.Status.RUNNING:
+        _cancel(job)
+    return "canceled"
+
+
+@transaction.atomic
+def _finish_failed(*, job_id: uuid.UUID, code: str, message: str) -> str:
+    job = RenderJob.objects.select_for_update().get(pk=job_id)
+    if job.status == RenderJob.Status.RUNNING:
+        _fail(job, code=code, message=message)
+    return "failed"
+
+
+def _telemetry_values(
+    *, job: RenderJob, claim: _Claim, outcome: RenderOutcome, finished: datetime, store_s: float
+) -> dict[str, object]:
+    monitor, timings = outcome.monitor, outcome.timings
+    first = job.first_progress_at
+    return {
+        "queue_wait_s": (claim.started_at - job.created_at).total_seconds(),
+        "time_to_first_progress_s": (first - job.created_at).total_seconds() if first else None,
+        "load_s": timings.get("load"),
+        "inference_s": timings.get("inference"),
+        "postprocess_s": timings.get("postprocess", 0.0) + timings.get("encode", 0.0),
+        "store_s": store_s,
+        "total_s": (finished - claim.started_at).total_seconds(),
+        "engine_render_s": timings.get("engine_render"),
+        "cache_hit": outcome.cache_hit,
+        "peak_device_memory_mb": monitor.peak("gpu_mem_used_mb"),
+        "total_device_memory_mb": outcome.device.memory_total_mb,
+        "memory_budget_mb": None,
+        "gpu_util_mean": monitor.mean("gpu_util"),
+        "gpu_util_max": monitor.peak("gpu_util"),
+        "cpu_percent_mean": monitor.mean("cpu_percent"),
+        "rss_peak_mb": monitor.peak("rss_mb"),
+        "device_name": outcome.device.name,
+        "versions": {**outcome.versions, "engine": f"{outcome.engine} {outcome.engine_version}"},
+        "timeline": monitor.timeline(),
+    }
+
+
+@transaction.atomic
+def _finish_succeeded(
+    *,
+    job_id: uuid.UUID,
+    worker_name: str,
+    claim: _Claim,
+    outcome: RenderOutcome,
+    names: tuple[str, str],
+    store_started: float,
+) -> str:
+    job = RenderJob.objects.select_for_update().get(pk=job_id)
+    if job.status != RenderJob.Status.RUNNING or job.worker != worker_name:
+        return "superseded"  # recovered and handed to another worker meanwhile
+    if job.cancel_requested:
+        _cancel(job)
+        return "canceled"
+    image_name, thumb_name = names
+    catalog_image_replace(
+        product=job.product,
+        recipe_canonical=job.recipe_canonical,
+        view=job.view,
+        angle=job.angle,
+        image_name=image_name,
+        thumbnail_name=thumb_name,
+        width=outcome.width,
+        height=outcome.height,
+        render_key=job.render_key,
+        render_job_id=job.pk,
+    )
+    finished = timezone.now()
+    store_s = time.perf_counter() - store_started
+    RenderTelemetry.objects.update_or_create(
+        job=job,
+        defaults=_telemetry_values(
+            job=job, claim=claim, outcome=outcome, finished=finished, store_s=store_s
+        ),
+    )
+    job.status = RenderJob.Status.SUCCEEDED
+    job.progress = 100
+    job.finished_at = finished
+    job.first_progress_at = job.first_progress_at or finished
+    job.result_image.name = image_name
+    job.result_thumbnail.name = thumb_name
+    job.result_width, job.result_height = outcome.width, outcome.height
+    job.fidelity = outcome.fidelity
+    job.model_revision = outcome.model_revision or ""
+    job.error_code = job.error_message = ""
+    job.save()
+    return "succeeded"

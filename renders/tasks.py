@@ -1,0 +1,36 @@
+"""Celery tasks: the thin bridge between queue messages and the render services.
+
+Each task takes an id (or nothing), and the services lock rows and do only what is missing,
+so a redelivered or duplicated message is harmless.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from renders.services import catalog_rerender_stale, render_job_execute, render_jobs_reconcile
+
+
+@shared_task(name="renders.run_render_job", bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_render_job(self: Task, job_id: str) -> str:
+    return render_job_execute(
+        job_id=job_id, worker_name=self.request.hostname or socket.gethostname()
+    )
+
+
+@shared_task(name="renders.reconcile")
+def reconcile() -> dict[str, list[str]]:
+    report = render_jobs_reconcile()
+    return {
+        "redispatched": report.redispatched,
+        "requeued": report.requeued,
+        "failed": report.failed,
+    }
+
+
+@shared_task(name="renders.rerender_stale")
+def rerender_stale() -> list[str]:
+    return catalog_rerender_stale(limit=settings.RENDER_STALE_SWEEP_LIMIT)
