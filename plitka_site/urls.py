@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views.generic import TemplateView
 from django.views.static import serve
@@ -17,15 +18,16 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
-if settings.DEBUG:
-    # Production serves media from the storage backend or a front web server.
-    urlpatterns.append(
-        path(
-            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        )
-    )
+
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """Rendered images from MEDIA_ROOT, for single-machine setups (SERVE_MEDIA)."""
+    if not settings.SERVE_MEDIA:
+        raise Http404("media is served by the storage or the front web server")
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
+if settings.MEDIA_URL.startswith("/"):
+    urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media))
 
 handler404 = "plitka_site.api.errors.json_or_html_404"
 handler500 = "plitka_site.api.errors.json_or_html_500"

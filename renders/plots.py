@@ -45,8 +45,8 @@ def timeline_svg(timeline: Sequence[dict[str, Any]]) -> SafeString:
                 '<line x1="{pad}" y1="{base}" x2="{right}" y2="{base}" stroke="#999"/>'
                 '<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{base}" stroke="#999"/>'
                 '<text x="{pad}" y="{label_y}" font-size="12">'
-                "{label} (max {v_max:.1f} {unit})</text>"
-                '<text x="{right}" y="{t_y}" font-size="11" text-anchor="end">{t_max:.2f} s</text>'
+                "{label} (max {v_max} {unit})</text>"
+                '<text x="{right}" y="{t_y}" font-size="11" text-anchor="end">{t_max} s</text>'
                 '<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
                 "{dots}</svg></figure>",
                 w=WIDTH,
@@ -57,9 +57,9 @@ def timeline_svg(timeline: Sequence[dict[str, Any]]) -> SafeString:
                 label_y=PAD - 10,
                 t_y=HEIGHT - PAD + 16,
                 label=label,
-                v_max=v_max,
+                v_max=f"{v_max:.1f}",
                 unit=unit,
-                t_max=t_max,
+                t_max=f"{t_max:.2f}",
                 colour=colour,
                 points=_polyline(points, t_max, v_max),
                 dots=format_html_join(

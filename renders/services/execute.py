@@ -11,7 +11,7 @@ from functools import cache
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -146,7 +146,6 @@ class _JobHooks:
 
 def render_job_execute(*, job_id: uuid.UUID | str, worker_name: str) -> str:
     """Run the job if it still needs running; returns what happened, for the task log."""
-    close_old_connections()
     claim = _claim(job_id=str(job_id), worker_name=worker_name)
     if claim is None:
         return "skipped"

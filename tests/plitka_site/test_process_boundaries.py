@@ -18,7 +18,7 @@ django.setup()
 from django.urls import get_resolver
 resolver = get_resolver()
 resolver.url_patterns  # imports every view module the URL conf names
-for app in ("catalog", "plitka_site"):
+for app in ("catalog", "renders", "plitka_site"):
     package = importlib.import_module(app)
     for info in pkgutil.walk_packages(package.__path__, app + "."):
         if ".migrations" in info.name or ".management" in info.name:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from argparse import ArgumentParser
 from pathlib import Path
 
@@ -45,8 +44,7 @@ class Command(BaseCommand):
             image=image, palette=list(palette_current().values()), recipe=recipe
         ).to_dict()
         if options["json"]:
-            json.dump(fidelity, sys.stdout, indent=2, ensure_ascii=False)
-            self.stdout.write("")
+            self.stdout.write(json.dumps(fidelity, indent=2, ensure_ascii=False))
             return
         expected = {c.code: c.percent for c in recipe} if recipe else None
         self.stdout.write(fidelity_table(fidelity, expected))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from argparse import ArgumentParser
 from pathlib import Path
 
@@ -88,8 +87,7 @@ class Command(BaseCommand):
                 "fidelity": outcome.fidelity,
                 "timings": outcome.timings,
             }
-            json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
-            self.stdout.write("")
+            self.stdout.write(json.dumps(report, indent=2, ensure_ascii=False))
             return
         recipe = {c.code: c.percent for c in params.recipe.components}
         self.stdout.write(f"Wrote {out} ({outcome.width}x{outcome.height}, seed {params.seed})")

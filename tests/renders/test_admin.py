@@ -1,0 +1,181 @@
+"""Render history in the admin: read-only detail with telemetry plot, re-render, cancel."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from catalog.models import ColorRecipe, TileProduct
+from renders.models import RenderJob
+from renders.services import Requester, render_job_execute, render_job_submit
+
+REQUESTER = Requester(client_id="t", label="test", source="cli", sees_unpublished=True)
+
+
+@pytest.fixture
+def admin_client(staff_user) -> Client:
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def done_job(db, demo_catalog, broker):
+    job = render_job_submit(
+        product_sku="SQ-500-30", recipe="RED:60,BLACK:40", requester=REQUESTER, size=256, seed=3
+    ).job
+    render_job_execute(job_id=job.pk, worker_name="w1")
+    job.refresh_from_db()
+    return job
+
+
+def test_history_list_shows_thumbnail_status_and_fidelity(admin_client, done_job):
+    page = admin_client.get("/admin/renders/renderjob/").content.decode()
+    assert done_job.result_thumbnail.url in page
+    assert "succeeded" in page
+    assert "SQ-500-30" in page
+    assert "/admin/renders/renderjob/add/" not in page
+
+
+def test_detail_is_read_only_with_the_resource_plot(admin_client, done_job):
+    page = admin_client.get(f"/admin/renders/renderjob/{done_job.pk}/change/").content.decode()
+    assert "<svg" in page
+    assert "CPU %" in page
+    assert done_job.render_key in page
+    assert "max_share_error_pp" in page
+    assert 'name="_save"' not in page
+    assert "/delete/" not in page
+
+
+def test_history_cannot_be_deleted_from_the_admin(admin_client, done_job):
+    admin_client.post(
+        "/admin/renders/renderjob/",
+        {"action": "delete_selected", "_selected_action": [str(done_job.pk)]},
+    )
+    assert RenderJob.objects.filter(pk=done_job.pk).exists()
+
+
+def test_rerender_action_makes_a_new_job(admin_client, done_job):
+    admin_client.post(
+        "/admin/renders/renderjob/",
+        {"action": "rerender", "_selected_action": [str(done_job.pk)]},
+    )
+    jobs = RenderJob.objects.order_by("created_at")
+    assert jobs.count() == 2
+    assert jobs.last().source == "admin"
+    assert jobs.last().render_key == done_job.render_key
+
+
+def test_cancel_action(admin_client, db, demo_catalog, broker):
+    job = render_job_submit(
+        product_sku="SQ-500-30", recipe="RED:100", requester=REQUESTER, size=256
+    ).job
+    admin_client.post(
+        "/admin/renders/renderjob/", {"action": "cancel", "_selected_action": [str(job.pk)]}
+    )
+    job.refresh_from_db()
+    assert job.status == "canceled"
+
+
+def test_bulk_render_all_views_for_products_and_recipes(admin_client, db, demo_catalog, broker):
+    products = TileProduct.objects.filter(shape="brick")
+    recipes = ColorRecipe.objects.filter(name__in=["Autumn", "Sea"])
+    selected = [str(p.pk) for p in products]
+    form = admin_client.post(
+        "/admin/catalog/tileproduct/",
+        {"action": "render_all_views", "_selected_action": selected},
+    )
+    assert b"Render all views" in form.content
+    admin_client.post(
+        "/admin/catalog/tileproduct/",
+        {
+            "action": "render_all_views",
+            "_selected_action": selected,
+            "apply": "1",
+            "recipes": [str(r.pk) for r in recipes],
+            "size": "512",
+        },
+    )
+    jobs = RenderJob.objects.all()
+    assert jobs.count() == products.count() * recipes.count() * 3
+    assert {j.queue for j in jobs} == {"batch"}
+    assert {(j.view, j.angle) for j in jobs} == {
+        ("top", 0),
+        ("perspective", 0),
+        ("perspective", 45),
+    }
+
+
+def test_prune_keeps_jobs_behind_catalog_images(done_job):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from renders.services import render_history_prune
+
+    old = timezone.now() - timedelta(days=400)
+    orphan = render_job_submit(
+        product_sku="SQ-500-30", recipe="RED:100", requester=REQUESTER, size=256, seed=9
+    ).job
+    RenderJob.objects.filter(pk=orphan.pk).update(status="failed", finished_at=old)
+    RenderJob.objects.filter(pk=done_job.pk).update(finished_at=old)
+    report = render_history_prune(older_than_days=30)
+    assert report.jobs == 1
+    assert not RenderJob.objects.filter(pk=orphan.pk).exists()
+    assert RenderJob.objects.filter(pk=done_job.pk).exists()
+
+
+def test_render_cli_writes_a_png_and_prints_fidelity(db, demo_catalog, tmp_path):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = tmp_path / "tile.png"
+    stdout = StringIO()
+    call_command(
+        "render",
+        "--product",
+        "BR-200-100-40",
+        "--recipe",
+        "RED:60,BLACK:40",
+        "--size",
+        "256",
+        "--view",
+        "perspective",
+        "--angle",
+        "30",
+        "--out",
+        str(out),
+        "--json",
+        stdout=stdout,
+    )
+    report = json.loads(stdout.getvalue())
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert report["fidelity"]["shares"]
+    assert not RenderJob.objects.exists()
+    analysed = StringIO()
+    call_command(
+        "analyze_colors", str(out), "--recipe", "RED:60,BLACK:40", "--json", stdout=analysed
+    )
+    assert json.loads(analysed.getvalue()) == report["fidelity"]
+
+
+def test_cli_errors_name_the_problem(db, demo_catalog, tmp_path):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="sum to 99"):
+        call_command(
+            "render",
+            "--product",
+            "SQ-500-30",
+            "--recipe",
+            "RED:59,BLACK:40",
+            "--out",
+            str(tmp_path / "x.png"),
+        )
+    bogus = tmp_path / "x.png"
+    bogus.write_bytes(b"not an image")
+    with pytest.raises(CommandError, match="not a usable image"):
+        call_command("analyze_colors", str(bogus))

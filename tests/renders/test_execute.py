@@ -1,0 +1,126 @@
+"""The worker side of a job: claim, render, store, record; repeat-safe."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from catalog.models import CatalogImage
+from renders.models import RenderJob, RenderTelemetry
+from renders.services import Requester, render_job_execute, render_job_submit
+from renders.services import execute as execute_module
+
+REQUESTER = Requester(client_id="t", label="test", source="cli", sees_unpublished=True)
+
+
+@pytest.fixture
+def job(db, demo_catalog, broker):
+    return render_job_submit(
+        product_sku="PZ-500-30",
+        recipe="GRNAPL:30,YELLOW:30,BLUE:40",
+        requester=REQUESTER,
+        view="top",
+        angle=15,
+        size=256,
+        seed=5,
+    ).job
+
+
+def test_running_a_job_twice_does_the_work_once(job):
+    assert render_job_execute(job_id=job.pk, worker_name="w1") == "succeeded"
+    job.refresh_from_db()
+    first_finish = job.finished_at
+    assert render_job_execute(job_id=job.pk, worker_name="w1") == "skipped"
+    assert render_job_execute(job_id=job.pk, worker_name="w2") == "skipped"
+    job.refresh_from_db()
+    assert job.attempts == 1
+    assert job.finished_at == first_finish
+    assert RenderTelemetry.objects.count() == 1
+    assert CatalogImage.objects.count() == 1
+
+
+def test_every_progress_step_the_engine_reports_reaches_the_row(job, monkeypatch):
+    reported: list[tuple[int, int]] = []
+    real = execute_module._JobHooks.progress
+
+    def spy(self, percent):
+        real(self, percent)
+        stored = RenderJob.objects.values_list("progress", flat=True).get(pk=job.pk)
+        reported.append((int(percent), stored))
+
+    monkeypatch.setattr(execute_module._JobHooks, "progress", spy)
+    render_job_execute(job_id=job.pk, worker_name="w1")
+    assert len(reported) >= 5
+    assert all(percent == stored for percent, stored in reported), reported
+    assert reported[-1] == (100, 100)
+    job.refresh_from_db()
+    assert job.first_progress_at is not None
+
+
+def test_a_live_duplicate_is_skipped_but_a_dead_one_is_taken_over(job):
+    RenderJob.objects.filter(pk=job.pk).update(
+        status="running", worker="w-other", attempts=1, heartbeat_at=timezone.now()
+    )
+    assert render_job_execute(job_id=job.pk, worker_name="w1") == "skipped"
+    RenderJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
+    assert render_job_execute(job_id=job.pk, worker_name="w1") == "succeeded"
+    job.refresh_from_db()
+    assert job.attempts == 2
+    assert job.worker == "w1"
+
+
+def test_attempts_are_capped(job, settings):
+    RenderJob.objects.filter(pk=job.pk).update(attempts=settings.RENDER_MAX_ATTEMPTS)
+    assert render_job_execute(job_id=job.pk, worker_name="w1") == "skipped"
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error_code == "attempts_exhausted"
+
+
+def test_an_engine_failure_is_recorded_with_a_clear_error(job, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("the engine fell over")
+
+    monkeypatch.setattr(execute_module, "render_run", broken)
+    assert render_job_execute(job_id=job.pk, worker_name="w1") == "failed"
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error_code == "engine_error"
+    assert "the engine fell over" in job.error_message
+    assert not CatalogImage.objects.exists()
+
+
+def test_a_storage_failure_leaves_no_half_result(job, monkeypatch):
+    def full_disk(**kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(execute_module, "media_put", full_disk)
+    assert render_job_execute(job_id=job.pk, worker_name="w1") == "failed"
+    job.refresh_from_db()
+    assert job.error_code == "storage_error"
+    assert not job.result_image
+    assert not RenderTelemetry.objects.exists()
+
+
+def test_the_snapshot_is_rendered_even_after_the_catalog_changes(job):
+    from catalog.models import Color, TileProduct
+
+    TileProduct.objects.filter(sku="PZ-500-30").update(width_mm=1000)
+    Color.objects.filter(code="BLUE").update(hex="#000000", lab_l=0, lab_a=0, lab_b=0)
+    render_job_execute(job_id=job.pk, worker_name="w1")
+    job.refresh_from_db()
+    assert job.status == "succeeded"
+    assert job.params["product"]["width_mm"] == 500
+    blue = next(e for e in job.recipe_snapshot if e["color"] == "BLUE")
+    assert blue["hex"] != "#000000"
+
+
+def test_a_job_canceled_before_it_starts_is_not_run(job):
+    from renders.services import render_job_cancel
+
+    render_job_cancel(job_id=job.pk)
+    assert render_job_execute(job_id=job.pk, worker_name="w1") == "skipped"
+    job.refresh_from_db()
+    assert job.status == "canceled"
