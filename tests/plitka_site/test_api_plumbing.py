@@ -31,6 +31,10 @@ def test_openapi_schema_is_valid_and_lists_the_contract(tmp_path):
         "/api/v1/products/",
         "/api/v1/recipes/",
         "/api/v1/recipes/{id}/",
+        "/api/v1/renders/",
+        "/api/v1/renders/{id}/",
+        "/api/v1/renders/{id}/cancel/",
+        "/api/v1/workers/",
     ]:
         assert f"{path}:" in text
 
