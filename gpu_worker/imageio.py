@@ -22,9 +22,13 @@ def _check(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
 
 
 def png_encode(image: NDArray[np.uint8]) -> bytes:
-    """PNG bytes that depend on the pixels only (no time, no text chunks, fixed settings)."""
+    """PNG bytes that depend on the pixels only (no time, no text chunks, fixed settings).
+
+    zlib level 1: granule texture barely compresses, so level 6 bought ~9 % smaller files
+    for twice the encode time, and encoding is on every job's critical path.
+    """
     buf = io.BytesIO()
-    Image.fromarray(_check(image), "RGB").save(buf, format="PNG", optimize=False, compress_level=6)
+    Image.fromarray(_check(image), "RGB").save(buf, format="PNG", optimize=False, compress_level=1)
     return buf.getvalue()
 
 
@@ -33,9 +37,11 @@ def thumbnail_webp(image: NDArray[np.uint8], max_side: int = 256) -> bytes:
     if max_side < 1:
         raise ValueError("max_side must be positive")
     im = Image.fromarray(_check(image), "RGB")
-    im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    # reducing_gap: box-reduce most of the way, then Lanczos on a small image; same look,
+    # a fraction of the time of a full-size Lanczos.
+    im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
     buf = io.BytesIO()
-    im.save(buf, format="WEBP", quality=85, method=4)
+    im.save(buf, format="WEBP", quality=85, method=2)
     return buf.getvalue()
 
 

@@ -10,6 +10,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from gpu_worker.engines.base import Progress, ShouldStop
@@ -38,6 +39,7 @@ class RenderOutcome:
     versions: dict[str, str] = field(default_factory=dict)
 
 
+@cache
 def library_versions() -> dict[str, str]:
     """Versions of what shaped the picture, for the audit record."""
     import platform

@@ -21,7 +21,14 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+CELERY="$(dirname "$PY")/celery"
 "$PY" manage.py runserver "$HOST:$PORT" --noreload &
+pids+=($!)
+# One render worker (one per GPU in production) and the one beat scheduler.
+"$CELERY" -A plitka_site worker -n "render1@%h" --concurrency 1 --prefetch-multiplier 1 \
+  -Q render.interactive,render.batch,maintenance --loglevel INFO >var/worker.log 2>&1 &
+pids+=($!)
+"$CELERY" -A plitka_site beat --loglevel INFO >var/beat.log 2>&1 &
 pids+=($!)
 
 key=$(sed -n 's/^Demo API key: //p' <<<"$access")
@@ -31,9 +38,13 @@ Plitka is running (Ctrl-C stops everything):
   Web:      http://$HOST:$PORT/
   Admin:    http://$HOST:$PORT/admin/
   API docs: http://$HOST:$PORT/api/docs/
+  Worker and beat logs: var/worker.log, var/beat.log
 $access
 Try:
   curl -H "Authorization: Api-Key $key" http://$HOST:$PORT/api/v1/colors/
+  curl -H "Authorization: Api-Key $key" -H 'Content-Type: application/json' \\
+       -d '{"product": "SQ-500-30", "recipe": "RED:60,BLACK:40", "size": 1024}' \\
+       http://$HOST:$PORT/api/v1/renders/
 
 INFO
 wait -n "${pids[@]}"
