@@ -7,11 +7,15 @@ what comes back; the in-process `manage.py render` command calls it the same way
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from gpu_worker.engines.base import Progress, ShouldStop
 from gpu_worker.monitor import DeviceInfo, MonitorSummary, ResourceMonitor, Sample
@@ -54,6 +58,48 @@ def library_versions() -> dict[str, str]:
     return found
 
 
+class _Encoder:
+    """PNG and thumbnail encoding on a side thread, overlapping the engine's measurement.
+
+    zlib and Pillow's encoders release the GIL, so on a machine with a spare core the
+    encode costs the job almost nothing. An engine that never calls `start` is encoded
+    afterwards, the same way.
+    """
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._image: NDArray[np.uint8] | None = None
+        self._out: tuple[bytes, bytes] | None = None
+        self._error: BaseException | None = None
+
+    def _encode(self) -> None:
+        from gpu_worker.imageio import png_encode, thumbnail_webp
+
+        try:
+            assert self._image is not None
+            self._out = (png_encode(self._image), thumbnail_webp(self._image))
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
+
+    def start(self, image: NDArray[np.uint8]) -> None:
+        if self._thread is None:
+            self._image = image
+            self._thread = threading.Thread(target=self._encode, name="encode", daemon=True)
+            self._thread.start()
+
+    def result(self, image: NDArray[np.uint8]) -> tuple[bytes, bytes]:
+        """The encoded bytes of `image` (the engine's final picture)."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._image is not image:  # never handed over, or replaced after hand-over
+            self._image, self._out, self._error = image, None, None
+            self._encode()
+        if self._error is not None:
+            raise self._error
+        assert self._out is not None
+        return self._out
+
+
 def render_run(
     *,
     spec: RenderSpec,
@@ -67,7 +113,6 @@ def render_run(
 ) -> RenderOutcome:
     """Load (or reuse) the engine, render, encode; raises what the engine raises."""
     from gpu_worker.engines.registry import engine_get
-    from gpu_worker.imageio import png_encode, thumbnail_webp
 
     monitor = ResourceMonitor(
         interval_s=monitor_interval_s, on_sample=on_sample, on_exit=on_monitor_exit
@@ -78,10 +123,12 @@ def render_run(
         engine = engine_get(engine_name)
         _loaded_engines.add(engine_name)
         loaded = time.perf_counter()
-        result = engine.render(spec, progress=progress, should_stop=should_stop)
+        encoder = _Encoder()
+        result = engine.render(
+            spec, progress=progress, should_stop=should_stop, on_image=encoder.start
+        )
         rendered = time.perf_counter()
-        png = png_encode(result.image)
-        thumbnail = thumbnail_webp(result.image)
+        png, thumbnail = encoder.result(result.image)
         encoded = time.perf_counter()
     finally:
         summary = monitor.stop()

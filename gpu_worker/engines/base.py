@@ -14,6 +14,9 @@ from gpu_worker.spec import RenderSpec
 
 Progress = Callable[[int], None]
 ShouldStop = Callable[[], bool]
+# Called once with the final picture as soon as it exists, before the engine measures it,
+# so the caller can encode and store it in parallel with the measurement.
+OnImage = Callable[[NDArray[np.uint8]], None]
 
 
 class RenderCanceled(Exception):
@@ -46,4 +49,5 @@ class Engine(Protocol):
         *,
         progress: Progress | None = None,
         should_stop: ShouldStop | None = None,
+        on_image: OnImage | None = None,
     ) -> RenderResult: ...

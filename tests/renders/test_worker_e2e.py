@@ -148,7 +148,7 @@ def test_cancel_a_running_job_stops_it(celery_worker_live, render_client, monkey
     engine = engine_get("procedural")
     real_render = engine.render
 
-    def slow_render(spec, *, progress=None, should_stop=None):
+    def slow_render(spec, *, progress=None, should_stop=None, **hooks):
         def slow_stop():
             time.sleep(0.2)
             return should_stop() if should_stop else False
@@ -158,7 +158,7 @@ def test_cancel_a_running_job_stops_it(celery_worker_live, render_client, monkey
                 from gpu_worker.engines.base import RenderCanceled
 
                 raise RenderCanceled()
-        return real_render(spec, progress=progress, should_stop=should_stop)
+        return real_render(spec, progress=progress, should_stop=should_stop, **hooks)
 
     monkeypatch.setattr(engine, "render", slow_render)
     job_id = render_client.post("/api/v1/renders/", BODY, format="json").json()["id"]

@@ -7,7 +7,7 @@ import time
 from gpu_worker.colour.analyzer import fidelity_measure
 from gpu_worker.spec import RenderSpec
 
-from ..base import Progress, RenderCanceled, RenderResult, ShouldStop
+from ..base import OnImage, Progress, RenderCanceled, RenderResult, ShouldStop
 from ..registry import engine_version
 from .render import render_layers
 
@@ -33,6 +33,7 @@ class ProceduralEngine:
         *,
         progress: Progress | None = None,
         should_stop: ShouldStop | None = None,
+        on_image: OnImage | None = None,
     ) -> RenderResult:
         def stage(name: str) -> None:
             if should_stop is not None and should_stop():
@@ -45,6 +46,8 @@ class ProceduralEngine:
         t0 = time.perf_counter()
         layers = render_layers(spec, stage=stage)
         t1 = time.perf_counter()
+        if on_image is not None:
+            on_image(layers.image)
         fidelity = fidelity_measure(image=layers.image, palette=spec.palette, recipe=spec.recipe)
         t2 = time.perf_counter()
         if should_stop is not None and should_stop():
