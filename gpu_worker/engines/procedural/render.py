@@ -17,7 +17,7 @@ from .cells import granule_labels
 from .colouring import granule_albedo
 from .placement import blue_noise_sites, granule_diameters
 from .shading import bevel_shading, granule_shading, soft_shadow
-from .views import DEFAULT_TILT_DEG, ViewGeometry, perspective_view, top_view
+from .views import DEFAULT_TILT_DEG, MAX_TILT_DEG, ViewGeometry, perspective_view, top_view
 
 # Granule scale. Drawn to scale, a 500 mm tile on a 1024 px picture has 2.5 px fine
 # granules and at 256 px they would be sub-pixel: a grey mush with no granules to see or
@@ -51,7 +51,13 @@ class Layers:
 
 def _granule_range_px(spec: RenderSpec, view: ViewGeometry, ss: int) -> tuple[float, float]:
     lo_mm, hi_mm = GRANULE_DIAMETER_MM[spec.tile.granule]
-    zoom = max(1.0, FINE_MIN_PX / (_FINE_MEAN_MM * view.out_px_per_mm / ss))
+    # Seen at a tilt, granules are squashed by cos(tilt) along the view: the minimum size
+    # holds across that direction too, or the far half of the face is 3 px slivers that
+    # neither look like granules nor can be measured.
+    squash = 1.0
+    if spec.view == "perspective":
+        squash = math.cos(math.radians(_tilt(spec)))
+    zoom = max(1.0, FINE_MIN_PX / (_FINE_MEAN_MM * squash * view.out_px_per_mm / ss))
     # A 1 % colour needs granules much smaller than 1 % of the tile for its share to come
     # out exact, so small pictures of small, coarse tiles shrink the zoom to keep at
     # least MIN_GRANULES on the face.
@@ -62,11 +68,15 @@ def _granule_range_px(spec: RenderSpec, view: ViewGeometry, ss: int) -> tuple[fl
     return lo_mm * k, hi_mm * k
 
 
+def _tilt(spec: RenderSpec) -> float:
+    return min(max(float(spec.options.get("tilt", DEFAULT_TILT_DEG)), 0.0), MAX_TILT_DEG)
+
+
 def _view(spec: RenderSpec, size: int) -> ViewGeometry:
     if spec.view == "top":
         return top_view(tile=spec.tile, size=size, angle=spec.angle, pad_px=4)
     if spec.view == "perspective":
-        tilt = float(spec.options.get("tilt", DEFAULT_TILT_DEG))
+        tilt = _tilt(spec)
         return perspective_view(
             tile=spec.tile, size=size, angle=spec.angle, tilt_deg=tilt, pad_px=4
         )

@@ -14,7 +14,14 @@ from numpy.typing import NDArray
 # Light from the upper left and above, in picture axes (x right, y down, z to the viewer).
 LIGHT = np.array([-0.5, -0.6, 1.0]) / np.linalg.norm([-0.5, -0.6, 1.0])
 GAP_LEVEL = 0.2  # what little light reaches the binder between granules
-EDGE_OCCLUSION = 0.3  # darkening where a granule dips into its neighbours
+EDGE_OCCLUSION = 0.2  # darkening where a granule dips into its neighbours
+# Granule profile, as fractions of the mean diameter. Pressed EPDM crumb shows broad, flat,
+# evenly lit tops with narrow rounded rims and thin binder gaps; broad flat tops are also
+# what a colour measurement (the palette's, the analyzer's) reads as "the lit face".
+GAP_FRACTION = 0.07
+RIM_FRACTION = 0.2
+RIM_HEIGHT = 0.3  # rim rise over its width: slopes light 0.75-1.1x, never glare
+MAX_LIT = 1.1
 SHADOW_OPACITY = 0.32
 
 F32 = NDArray[np.float32]
@@ -44,11 +51,11 @@ def granule_shading(
     """
     edge = granule_boundaries(labels)
     dist = cv2.distanceTransform((~edge).view(np.uint8), cv2.DIST_L2, 3)
-    gap_px = np.float32(max(0.5, 0.1 * float(mean_diameter)))
+    gap_px = np.float32(max(0.5, GAP_FRACTION * float(mean_diameter)))
     face = dist >= gap_px
-    rim = np.float32(max(1.5, 0.3 * float(mean_diameter)))
+    rim = np.float32(max(1.2, RIM_FRACTION * float(mean_diameter)))
     ramp = _smoothstep((dist - gap_px) / rim)
-    height = ramp * (0.4 * rim)
+    height = ramp * (RIM_HEIGHT * rim)
     gx = cv2.Sobel(height, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
     gy = cv2.Sobel(height, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
     # n = (-gx, -gy, 1) / |n|; shade relative to a flat top so the top reads 1.0.
@@ -57,7 +64,7 @@ def granule_shading(
     )
     # Soft-box light: a slope facing the lamp is a little brighter than a flat top, never
     # glaring (which would also clip the colour to white).
-    shade = np.minimum(lit, np.float32(1.2)) * (1.0 - EDGE_OCCLUSION + EDGE_OCCLUSION * ramp)
+    shade = np.minimum(lit, np.float32(MAX_LIT)) * (1.0 - EDGE_OCCLUSION + EDGE_OCCLUSION * ramp)
     shade = np.where(face, shade, np.float32(GAP_LEVEL)).astype(np.float32)
     return shade, face
 
