@@ -22,6 +22,7 @@ import tracemalloc  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -73,21 +74,64 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _random_spec(seed: int, palette: tuple[PaletteColor, ...]) -> RenderSpec:
+    """A random valid spec: 1-8 colours, any shape, view and angle, 256-1024 px."""
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 9))
+    cuts = sorted(int(c) for c in rng.choice(np.arange(1, 100), k - 1, replace=False))
+    bounds = [0, *cuts, 100]
+    codes = rng.choice([c.code for c in palette], k, replace=False)
+    shape = str(rng.choice(["square", "brick", "puzzle"]))
+    w, h = (200.0, 100.0) if shape == "brick" else (500.0, 500.0)
+    return RenderSpec(
+        tile=TileGeometry(shape, w, h, 30.0, str(rng.choice(["fine", "medium", "coarse"]))),  # type: ignore[arg-type]
+        recipe=tuple(
+            RecipeComponent(str(c), bounds[i + 1] - bounds[i]) for i, c in enumerate(codes)
+        ),
+        palette=palette,
+        view=str(rng.choice(["top", "perspective"])),  # type: ignore[arg-type]
+        angle=int(rng.integers(0, 360)),
+        size=int(rng.choice([256, 512, 768, 1024])),
+        seed=seed,
+    )
+
+
+def _accuracy(palette: tuple[PaletteColor, ...], n: int) -> None:
+    rows = []
+    for seed in range(n):
+        spec = _random_spec(seed, palette)
+        f = fidelity_measure(image=render_layers(spec).image, palette=palette, recipe=spec.recipe)
+        de = max(f.delta_e00.values(), default=float("nan"))
+        rows.append((f.max_share_error_pp or 0.0, de, spec.view))
+    err = np.array([r[0] for r in rows])
+    de = np.array([r[1] for r in rows])
+    for view in ("top", "perspective"):
+        sel = np.array([r[2] == view for r in rows])
+        if sel.any():
+            print(
+                f"accuracy {view:<12} n={sel.sum():>2}: share error pp max {err[sel].max():.1f} "
+                f"median {np.median(err[sel]):.1f}; max dE2000 {np.nanmax(de[sel]):.2f}"
+            )
+    print(
+        f"accuracy all {n} specs: max share error {err.max():.1f} pp, "
+        f"share error <= 1 pp in {(err <= 1.0).mean() * 100:.0f} %, "
+        f"max dE2000 {np.nanmax(de):.2f}, "
+        f"dE <= 2 in {(de <= 2.0).mean() * 100:.0f} %"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--specs", type=int, default=30, help="random specs for accuracy")
     args = parser.parse_args()
     palette = _palette()
     print(f"machine: {_cpu_model()}, python {platform.python_version()}, 1 thread")
-    # RSS is a process-wide high-water mark: each row shows it after that case, so the
-    # first row (1024 px top) is that case's own peak.
     print(
-        f"{'case':<22}{'median s':>10}{'min s':>9}{'measure s':>11}"
+        f"{'case':<18}{'render s':>10}{'fidelity s':>12}{'sum s':>8}"
         f"{'tracemalloc MB':>16}{'max RSS MB':>12}"
     )
-    readme = {}
-    rss_1024 = 0.0
-    for view, size in (("top", 1024), ("perspective", 1024), ("top", 256), ("top", 2048)):
+    for view, size in (("top", 1024), ("perspective", 1024), ("top", 2048)):
         spec = _spec(view, size, palette)
         render_layers(spec)  # warm caches and lazy imports
         times, measure = [], []
@@ -98,27 +142,18 @@ def main() -> None:
             fidelity_measure(image=layers.image, palette=palette, recipe=spec.recipe)
             measure.append(time.perf_counter() - t1)
             times.append(t1 - t0)
+        # Peak Python-heap memory of the whole engine call (render + fidelity).
         tracemalloc.start()
-        render_layers(spec)
+        layers = render_layers(spec)
+        fidelity_measure(image=layers.image, palette=palette, recipe=spec.recipe)
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
-        med = statistics.median(times)
-        readme[(view, size)] = med
+        r, m = statistics.median(times), statistics.median(measure)
         print(
-            f"{view + ' ' + str(size):<22}{med:>10.3f}{min(times):>9.3f}"
-            f"{statistics.median(measure):>11.3f}{peak:>16.1f}{_rss_mb():>12.0f}"
+            f"{view + ' ' + str(size):<18}{r:>10.3f}{m:>12.3f}{r + m:>8.3f}"
+            f"{peak:>16.1f}{_rss_mb():>12.0f}"
         )
-        if (view, size) == ("top", 1024):
-            rss_1024 = _rss_mb()
-    rss = _rss_mb()
-    print(
-        "README: procedural render on one core of "
-        f"{_cpu_model()}: 1024 px top {readme[('top', 1024)]:.2f} s, "
-        f"perspective {readme[('perspective', 1024)]:.2f} s, "
-        f"2048 px top {readme[('top', 2048)]:.2f} s; peak RSS {rss_1024:.0f} MB at 1024 px, "
-        f"{rss:.0f} MB at 2048 px with the fidelity measurement "
-        "(`python benchmarks/bench_procedural.py`)."
-    )
+    _accuracy(palette, args.specs)
 
 
 if __name__ == "__main__":
