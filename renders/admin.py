@@ -202,7 +202,7 @@ class RenderJobAdmin(admin.ModelAdmin):
             job.result_thumbnail.url if job.result_thumbnail else job.result_image.url,
         )
 
-    @admin.display(description="Recipe")
+    @admin.display(description="Mix")
     def swatch(self, job: RenderJob) -> str:
         return recipe_swatch(job)
 

@@ -103,7 +103,7 @@ class RenderJob(models.Model):
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
 
     def __str__(self) -> str:
-        return f"{self.product_id}:{self.recipe_canonical} {self.view}@{self.angle} [{self.status}]"
+        return f"{self.recipe_canonical} {self.view} {self.angle}° [{self.status}]"
 
     @property
     def is_terminal(self) -> bool:

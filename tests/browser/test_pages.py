@@ -1,0 +1,70 @@
+"""What people see: the API docs render offline, the admin shows a render with its chart."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from renders.services import Requester, render_job_execute, render_job_submit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def login(browser, live_server, username: str, password: str) -> None:
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys(username)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    WebDriverWait(browser, 40).until(ec.presence_of_element_located((By.ID, "site-name")))
+
+
+def test_api_docs_render_every_endpoint_without_a_cdn(browser, live_server):
+    browser.get(f"{live_server.url}/api/docs/")
+    WebDriverWait(browser, 30).until(
+        ec.presence_of_all_elements_located((By.CSS_SELECTOR, ".opblock-summary-path"))
+    )
+    paths = {
+        e.text.replace("\u200b", "")
+        for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")
+    }
+    assert {"/api/v1/colors/", "/api/v1/renders/", "/api/v1/renders/{id}/cancel/"} <= paths
+    scripts = [s.get_attribute("src") or "" for s in browser.find_elements(By.TAG_NAME, "script")]
+    assert all(src.startswith(live_server.url) or not src for src in scripts), scripts
+
+
+def test_admin_render_detail_shows_the_picture_and_the_resource_chart(
+    browser, live_server, staff_user, demo_catalog, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SERVE_MEDIA = True
+    requester = Requester(client_id="t", label="t", source="cli", sees_unpublished=True)
+    job = render_job_submit(
+        product_sku="PZ-500-30",
+        recipe="RED:60,BLACK:40",
+        requester=requester,
+        size=512,
+        view="perspective",
+        angle=30,
+    ).job
+    assert render_job_execute(job_id=job.pk, worker_name="w1") == "succeeded"
+
+    login(browser, live_server, "staff", "staff-pass-123")
+    browser.get(f"{live_server.url}/admin/renders/renderjob/")
+    thumbnail = WebDriverWait(browser, 40).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, ".field-preview img"))
+    )
+    assert browser.execute_script("return arguments[0].naturalWidth", thumbnail) > 0
+
+    browser.get(f"{live_server.url}/admin/renders/renderjob/{job.pk}/change/")
+    picture = WebDriverWait(browser, 40).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, ".field-preview_large img"))
+    )
+    assert browser.execute_script("return arguments[0].naturalWidth", picture) > 0
+    browser.save_screenshot(str(tmp_path / "detail.png"))
+    charts = browser.find_elements(By.CSS_SELECTOR, ".field-timeline_plot svg polyline")
+    assert charts
+    assert (
+        "max_share_error_pp" in browser.find_element(By.CSS_SELECTOR, ".field-fidelity_pretty").text
+    )
