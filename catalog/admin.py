@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -23,17 +24,34 @@ def swatch(hex_code: str, *, width: str = "2.5em") -> str:
     )
 
 
-def recipe_strip(recipe: ColorRecipe) -> str:
-    """A bar whose segments are as wide as each colour's percent."""
+def mix_strip(parts: Iterable[tuple[str, int, str]]) -> str:
+    """A bar whose segments, given as (code, percent, hex), are as wide as each percent."""
     segments = format_html_join(
         "",
         '<span title="{} {} %" style="display:inline-block;height:1.2em;width:{}%;'
         'background:{}"></span>',
-        ((c.color.code, c.percent, c.percent, c.color.hex) for c in recipe.components.all()),
+        ((code, percent, percent, hex_code) for code, percent, hex_code in parts),
     )
     return format_html(
         '<span style="display:inline-flex;width:10em;border:1px solid #888">{}</span>', segments
     )
+
+
+def recipe_strip(recipe: ColorRecipe) -> str:
+    return mix_strip((c.color.code, c.percent, c.color.hex) for c in recipe.components.all())
+
+
+class ReadOnlyAdminMixin:
+    """For records that are evidence: shown in the admin, never added, edited or deleted."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Color)
@@ -139,7 +157,7 @@ class ColorRecipeAdmin(admin.ModelAdmin):
 
 
 @admin.register(CatalogImage)
-class CatalogImageAdmin(admin.ModelAdmin):
+class CatalogImageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What each product shows; history rows are kept and cannot be edited here."""
 
     list_display = [
@@ -155,15 +173,6 @@ class CatalogImageAdmin(admin.ModelAdmin):
     list_filter = ["is_current", "view", "product__shape"]
     search_fields = ["product__sku", "recipe_canonical", "render_key"]
     list_select_related = ["product"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="")
     def preview(self, image: CatalogImage) -> str:

@@ -10,9 +10,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
-from catalog.admin import TileProductAdmin
+from catalog.admin import ReadOnlyAdminMixin, TileProductAdmin, mix_strip
 from catalog.models import ColorRecipe, TileProduct
 from renders.errors import RenderRequestError
 from renders.models import RenderJob
@@ -32,18 +32,11 @@ def staff_requester(request: HttpRequest) -> Requester:
 
 
 def recipe_swatch(job: RenderJob) -> str:
-    return format_html(
-        '<span style="display:inline-flex;width:8em;border:1px solid #888">{}</span>',
-        format_html_join(
-            "",
-            '<span title="{} {} %" style="height:1.1em;width:{}%;background:{}"></span>',
-            ((e["color"], e["percent"], e["percent"], e["hex"]) for e in job.recipe_snapshot),
-        ),
-    )
+    return mix_strip((e["color"], e["percent"], e["hex"]) for e in job.recipe_snapshot)
 
 
 @admin.register(RenderJob)
-class RenderJobAdmin(admin.ModelAdmin):
+class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "preview",
         "status",
@@ -70,45 +63,6 @@ class RenderJobAdmin(admin.ModelAdmin):
     list_select_related = ["product", "telemetry"]
     date_hierarchy = "created_at"
     actions = ["rerender", "cancel"]
-    readonly_fields = [
-        "preview_large",
-        "id",
-        "status",
-        "progress",
-        "product",
-        "recipe",
-        "recipe_canonical",
-        "swatch",
-        "engine",
-        "engine_version",
-        "model_revision",
-        "view",
-        "angle",
-        "size",
-        "seed",
-        "quality",
-        "params_pretty",
-        "render_key",
-        "queue",
-        "source",
-        "requested_by",
-        "client_label",
-        "attempts",
-        "cancel_requested",
-        "error_code",
-        "error_message",
-        "worker",
-        "device",
-        "created_at",
-        "dispatched_at",
-        "started_at",
-        "first_progress_at",
-        "heartbeat_at",
-        "finished_at",
-        "fidelity_pretty",
-        "telemetry_pretty",
-        "timeline_plot",
-    ]
     fieldsets = [
         (
             "Result",
@@ -176,15 +130,8 @@ class RenderJobAdmin(admin.ModelAdmin):
         ("Telemetry", {"fields": ["telemetry_pretty", "timeline_plot"]}),
     ]
 
-    # History is evidence: it is never edited or deleted here (see prune_render_history).
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    # History is evidence: read-only here; retention is prune_render_history's job.
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
 
     @admin.display(description="")
     def preview(self, job: RenderJob) -> str:
