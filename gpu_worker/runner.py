@@ -12,14 +12,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING, Any
 
 from gpu_worker.engines.base import Progress, ShouldStop
 from gpu_worker.monitor import DeviceInfo, MonitorSummary, ResourceMonitor, Sample
 from gpu_worker.spec import RenderSpec
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 # Engines this process has loaded: a later job on the same engine is a cache hit.
 _loaded_engines: set[str] = set()

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-import numpy as np
-from numpy.typing import NDArray
-
-from gpu_worker.colour.analyzer import Fidelity
 from gpu_worker.spec import RenderSpec
+
+if TYPE_CHECKING:  # the web process reads engine metadata through here: keep it light
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from gpu_worker.colour.analyzer import Fidelity
 
 Progress = Callable[[int], None]
 ShouldStop = Callable[[], bool]
 # Called once with the final picture as soon as it exists, before the engine measures it,
 # so the caller can encode and store it in parallel with the measurement.
-OnImage = Callable[[NDArray[np.uint8]], None]
+OnImage = Callable[["NDArray[np.uint8]"], None]
 
 
 class RenderCanceled(Exception):

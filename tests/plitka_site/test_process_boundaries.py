@@ -41,10 +41,19 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_web_process_never_imports_torch_diffusers_or_transformers():
-    result = run_python(PROBE.replace("{heavy!r}", repr(set(HEAVY))))
+def loaded_by_the_web_process(modules: tuple[str, ...]) -> str:
+    result = run_python(PROBE.replace("{heavy!r}", repr(set(modules))))
     assert result.returncode == 0, result.stderr
-    assert "HEAVY:\n" in result.stdout or result.stdout.strip() == "HEAVY:", result.stdout
+    return result.stdout.strip().removeprefix("HEAVY:")
+
+
+def test_the_web_process_never_imports_torch_diffusers_or_transformers():
+    assert loaded_by_the_web_process(HEAVY) == ""
+
+
+def test_the_web_process_stays_small_without_numpy_or_opencv():
+    # Engines and colour science load only in workers; the API reads engine metadata only.
+    assert loaded_by_the_web_process(("numpy", "cv2")) == ""
 
 
 def test_production_settings_pass_the_deploy_check():
