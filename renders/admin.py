@@ -21,16 +21,6 @@ from renders.plots import timeline_svg
 from renders.services import Requester, render_job_cancel, render_job_submit
 
 
-def staff_requester(request: HttpRequest) -> Requester:
-    return Requester(
-        client_id=f"user:{request.user.pk}",
-        label=request.user.get_username(),
-        source=RenderJob.Source.ADMIN,
-        user=request.user,  # type: ignore[arg-type]
-        sees_unpublished=True,
-    )
-
-
 def recipe_swatch(job: RenderJob) -> str:
     return mix_strip((e["color"], e["percent"], e["hex"]) for e in job.recipe_snapshot)
 
@@ -211,7 +201,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 result = render_job_submit(
                     product_sku=job.product.sku,
                     recipe=job.recipe_canonical,
-                    requester=staff_requester(request),
+                    requester=Requester.staff(request.user),  # type: ignore[arg-type]
                     queue=RenderJob.Queue.INTERACTIVE,
                     force=True,
                     view=job.view,
@@ -262,7 +252,7 @@ class TileProductRenderAdmin(TileProductAdmin):
                         result = render_job_submit(
                             product_sku=product.sku,
                             recipe=recipe.pk,
-                            requester=staff_requester(request),
+                            requester=Requester.staff(request.user),  # type: ignore[arg-type]
                             queue=RenderJob.Queue.BATCH,
                             view=view,
                             angle=angle,

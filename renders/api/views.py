@@ -37,13 +37,7 @@ class RenderRequestRefused(APIException):
 def requester_of(request: Request) -> Requester:
     api_key = request.auth
     if caller_is_staff(request):
-        return Requester(
-            client_id=f"user:{request.user.pk}",
-            label=request.user.get_username(),
-            source=RenderJob.Source.ADMIN,
-            user=request.user,
-            sees_unpublished=True,
-        )
+        return Requester.staff(request.user)
     return Requester(
         client_id=api_key.client_id,
         label=api_key.name,

@@ -37,6 +37,17 @@ class Requester:
     sees_unpublished: bool = False
     render_quota_per_day: int | None = None
 
+    @classmethod
+    def staff(cls, user: AbstractBaseUser) -> Requester:
+        """A staff member, from the admin or with an admin session on the API."""
+        return cls(
+            client_id=f"user:{user.pk}",
+            label=user.get_username(),
+            source=RenderJob.Source.ADMIN,
+            user=user,
+            sees_unpublished=True,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SubmitResult:
