@@ -78,3 +78,29 @@ def test_production_refuses_to_start_without_a_secret():
     result = run_python("import django; django.setup()", DEBUG="0", SECRET_KEY="")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_time_limits_must_nest_inside_the_visibility_timeout():
+    result = run_python(
+        "import django; django.setup()",
+        RENDER_HARD_TIME_LIMIT_S="4000",
+        CELERY_VISIBILITY_TIMEOUT_S="3600",
+    )
+    assert result.returncode != 0
+    assert "RENDER_SOFT_TIME_LIMIT_S < RENDER_HARD_TIME_LIMIT_S < CELERY_VISIBILITY_TIMEOUT_S" in (
+        result.stderr
+    )
+
+
+def test_the_celery_app_reads_the_worker_settings_the_design_asks_for():
+    result = run_python(
+        "import django; django.setup()\n"
+        "from plitka_site.celery import app\n"
+        "c = app.conf\n"
+        "print(c.task_acks_late, c.worker_prefetch_multiplier, c.task_reject_on_worker_lost,\n"
+        "      c.task_soft_time_limit < c.task_time_limit\n"
+        "      < c.broker_transport_options['visibility_timeout'],\n"
+        "      c.broker_transport_options['queue_order_strategy'])"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "1", "True", "True", "priority"]

@@ -124,3 +124,16 @@ def test_a_job_canceled_before_it_starts_is_not_run(job):
     assert render_job_execute(job_id=job.pk, worker_name="w1") == "skipped"
     job.refresh_from_db()
     assert job.status == "canceled"
+
+
+def test_a_render_past_the_soft_time_limit_fails_with_a_clear_error(job, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def too_slow(**kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(execute_module, "render_run", too_slow)
+    assert render_job_execute(job_id=job.pk, worker_name="w1") == "failed"
+    job.refresh_from_db()
+    assert job.error_code == "time_limit"
+    assert "ran past" in job.error_message
