@@ -46,6 +46,13 @@ from .tile_mask import tile_region
 # darker than the faces they separate, while the slopes of one granule change light by
 # well under 1.5x per pixel.
 EDGE_LOG_STEP = 0.45
+VALLEY_REACH = 4  # px either side of a valley floor to its lit banks
+FLOOR_REACH = 3  # px along the cross-section with nothing darker than the floor
+FLOOR_LOG_TOL = 0.1
+# Colour steps split cores only between candidates this far apart (ΔE2000), and only
+# between pixels at least this light (L*).
+SPLIT_GROUP_DE = 15.0
+SPLIT_MIN_L = 15.0
 # Chromaticity step (r, g fractions of r+g+b) across 3x3 that marks a border between two
 # granules of equal luminance but different hue (photos without a visible gap).
 EDGE_CHROMA_STEP = 0.05
@@ -78,7 +85,7 @@ _LIN = srgb_to_linear(np.arange(256) / 255.0)
 _LIN32 = _LIN.astype(np.float32)
 # Log of (approximate) linear luminance from 8-bit luma; the offset keeps JPEG noise in
 # the blacks from looking like steep edges.
-_LOG_LUMA = np.log(_LIN + 0.012).astype(np.float32).reshape(1, 256)
+_LOG_LUMA = np.log(_LIN + 0.005).astype(np.float32).reshape(1, 256)
 # L* of 8-bit luma (grey pixels exactly; colours near enough to find the tile).
 _L_LUMA = (116.0 * np.cbrt(_LIN) - 16.0).clip(0.0).astype(np.float32).reshape(1, 256)
 
@@ -126,21 +133,47 @@ def _silhouette(
     for y, x in ((0, 0), (0, w - 1), (h - 1, 0), (h - 1, w - 1)):
         if fill[y, x] == 1:
             cv2.floodFill(fill, pad, (x, y), 2)
-    return near & (fill != 2)
+    # The 3x3 gradient stops the flood one pixel short of the outline.
+    bg = cv2.dilate((fill == 2).view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return near & ~bg
 
 
-def _borders(image: NDArray[np.uint8], ln: NDArray[np.float32]) -> NDArray[np.bool_]:
-    """Granule borders: steep change of log-luminance or of chromaticity across 3x3."""
-    k = np.ones((3, 3), np.uint8)
-    grad = cv2.morphologyEx(ln, cv2.MORPH_GRADIENT, k)
-    border = grad > np.float32(EDGE_LOG_STEP)
-    # Chromaticity from the 8-bit values is enough to see a change of hue.
-    small = image.astype(np.float32)
-    total = small.sum(axis=2) + np.float32(150.0)
-    for ch in (0, 1):
-        frac = small[..., ch] / total
-        border |= cv2.morphologyEx(frac, cv2.MORPH_GRADIENT, k) > np.float32(EDGE_CHROMA_STEP)
-    return border
+def _line_kernel(dy: int, dx: int, near: int, far: int, sign: int, r: int) -> NDArray[np.uint8]:
+    kern = np.zeros((2 * r + 1, 2 * r + 1), np.uint8)
+    for k in range(near, far + 1):
+        kern[r + sign * k * dy, r + sign * k * dx] = 1
+    return kern
+
+
+def _borders(ln: NDArray[np.float32]) -> NDArray[np.bool_]:
+    """Granule borders: the dark valley floors between granules (gaps, their shadows).
+
+    Along a row, a column or a diagonal, a pixel is a border if (1) there is a pixel
+    brighter by EDGE_LOG_STEP within VALLEY_REACH px on *both* sides, and (2) it is the
+    floor of that cross-section: nothing within FLOOR_REACH px along it is darker. Only
+    the floor is marked, never the lit rim on either side, so a dark and a bright granule
+    keep the same share of the gap between them (a one-sided step test cuts the dark one's
+    rim and not the bright one's, and the nearest-core split then drifts to the bright
+    colour). A small dark granule among bright ones is a valley too, but not a floor: its
+    own gap, on either side, is darker still.
+    """
+    r = max(VALLEY_REACH, FLOOR_REACH)
+    step = np.float32(EDGE_LOG_STEP)
+    tol = np.float32(FLOOR_LOG_TOL)
+    thresh = ln + step
+    out = np.zeros(ln.shape, bool)
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        both = _line_kernel(dy, dx, 1, FLOOR_REACH, -1, r) | _line_kernel(
+            dy, dx, 1, FLOOR_REACH, 1, r
+        )
+        floor = ln <= cv2.erode(ln, both, anchor=(r, r), borderType=cv2.BORDER_REPLICATE) + tol
+        bank = None
+        for sign in (-1, 1):
+            kern = _line_kernel(dy, dx, 1, VALLEY_REACH, sign, r)
+            side = cv2.dilate(ln, kern, anchor=(r, r), borderType=cv2.BORDER_REPLICATE) > thresh
+            bank = side if bank is None else bank & side
+        out |= bank & floor
+    return out
 
 
 def _distance(lab: NDArray[np.float64], cand: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -166,10 +199,54 @@ class _Granules:
     y: NDArray[np.float64]  # luminance of that mean (not normalised)
 
 
+def _colour_groups(cand: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Group id per candidate: look-alikes (ΔE2000 < SPLIT_GROUP_DE) share a group."""
+    group = np.arange(len(cand))
+    for i, j in itertools.combinations(range(len(cand)), 2):
+        if float(delta_e00(cand[i], cand[j])) < SPLIT_GROUP_DE:
+            group[group == group[j]] = group[i]
+    return group
+
+
+def _colour_steps(image: NDArray[np.uint8], cand: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Where two neighbouring lit pixels read as clearly different recipe colours.
+
+    Blur (focus, JPEG) can fill a thin gap next to a bright granule, so no dark valley
+    separates it from a darker neighbour; the change of colour still does. Each pixel gets
+    the group of its nearest candidate (shading tolerant, look-alikes grouped so shading
+    never splits one granule) through a 15-bit colour table, and the left/upper pixel of
+    every change is marked: a one-pixel line, on no particular colour's side.
+    """
+    groups = _colour_groups(cand)
+    if len(set(groups.tolist())) < 2:
+        return np.zeros(image.shape[:2], bool)
+    q = np.arange(32) * 8 + 4
+    rgb = np.stack(np.meshgrid(q, q, q, indexing="ij"), axis=-1).reshape(-1, 3)
+    lab = linear_to_lab(_LIN[rgb])
+    table = groups[np.argmin(_distance(lab, cand), axis=1)].astype(np.int16)
+    table[lab[:, 0] < SPLIT_MIN_L] = -1  # too dark to tell (gaps, deep shadow)
+    idx = (image >> 3).astype(np.int32)
+    grp = table[(idx[..., 0] << 10) | (idx[..., 1] << 5) | idx[..., 2]]
+    known = grp >= 0
+    # A pixel too dark to tell is no bridge between colours either.
+    out = ~known
+    step = (grp[:, :-1] != grp[:, 1:]) & known[:, :-1] & known[:, 1:]
+    out[:, :-1] |= step
+    step = (grp[:-1] != grp[1:]) & known[:-1] & known[1:]
+    out[:-1] |= step
+    return out
+
+
 def _granules(
-    image: NDArray[np.uint8], interior: NDArray[np.bool_], ln: NDArray[np.float32]
+    image: NDArray[np.uint8],
+    interior: NDArray[np.bool_],
+    ln: NDArray[np.float32],
+    cand: NDArray[np.float64],
 ) -> _Granules:
-    core = interior & ~_borders(image, ln)
+    # The outermost pixel ring mixes tile and paper (anti-aliasing): never a core, and
+    # never a bridge between two granules' cores along the outline.
+    inner = cv2.erode(interior.view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    core = inner & ~_borders(ln) & ~_colour_steps(image, cand)
     n, ids = cv2.connectedComponents(core.view(np.uint8), connectivity=4)
     flat = ids.ravel()
     sel = np.flatnonzero(flat)
@@ -179,6 +256,13 @@ def _granules(
     sub = sel[::step]
     sid = flat[sub]
     rgb = _LIN[image.reshape(-1, 3)[sub]]
+    lum = rgb @ np.array([0.2126729, 0.7151522, 0.0721750])
+    cnt = np.bincount(sid, minlength=n).astype(np.float64)
+    mean_y = np.bincount(sid, weights=lum, minlength=n) / np.maximum(cnt, 1.0)
+    # The lit part of each core: its pixels at or above the core's mean luminance (the
+    # flat top and the slopes facing the light, not the rims turned away or shadowed).
+    lit = lum >= mean_y[sid] * (1.0 - 1e-9)
+    sid, rgb = sid[lit], rgb[lit]
     cnt = np.bincount(sid, minlength=n).astype(np.float64)
     linear = (
         np.stack([np.bincount(sid, weights=rgb[:, c], minlength=n) for c in range(3)], axis=1)
@@ -365,7 +449,7 @@ def fidelity_measure(
     # tile holds ~700 granules, and leaving out an eroded rim (~20 % of them, a random
     # draw) would alone move a share by ~1 pp.
     interior = _silhouette(luma, ln, tile)
-    g = _granules(image, interior, ln)
+    g = _granules(image, interior, ln, cand)
     usable = g.area >= MIN_CORE_PX
     # Cores on the outline are not classified (their area still counts, given to the
     # nearest inner granules): the tile's bevel lights or darkens them and anti-aliasing
@@ -405,7 +489,7 @@ def fidelity_measure(
     if recipe is None:
         shares = {c: v for c, v in shares.items() if v > 0.0}
 
-    de = _delta_e(image, owner, cls, keep, cand, codes)
+    de = _delta_e(image, g.ids, region, cls, keep, cand, codes)
     max_err = None
     if recipe is not None:
         got = dict(zip(codes, share, strict=True))
@@ -418,20 +502,24 @@ def fidelity_measure(
 
 def _delta_e(
     image: NDArray[np.uint8],
-    owner: NDArray[np.int32],
+    ids: NDArray[np.int32],
+    region: NDArray[np.bool_],
     cls: NDArray[np.int64],
     keep: NDArray[np.bool_],
     cand: NDArray[np.float64],
     codes: list[str],
 ) -> dict[str, float]:
-    """ΔE2000 per colour: median Lab of the brightest 70 % of its pixels vs the palette."""
-    flat = owner.ravel()
-    sel = np.flatnonzero(flat)
+    """ΔE2000 per colour: median Lab of the brightest 70 % of its pixels vs the palette.
+
+    Its pixels are the core pixels (granule faces: no gaps, background or side walls) of the
+    kept granules of that colour on the top face.
+    """
+    flat = np.where(region, ids, 0).ravel()
+    sel = np.flatnonzero(keep[flat])
     if not len(sel):
         return {}
     sel = sel[:: max(1, len(sel) // STAT_PIXELS)]
-    own = flat[sel]
-    colour = np.where(keep[own], cls[own], -1)
+    colour = cls[flat[sel]]
     lab = linear_to_lab(_LIN32[image.reshape(-1, 3)[sel]])
     de: dict[str, float] = {}
     for i, code in enumerate(codes):

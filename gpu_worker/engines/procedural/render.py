@@ -27,6 +27,9 @@ from .views import DEFAULT_TILT_DEG, MAX_TILT_DEG, ViewGeometry, perspective_vie
 # as fine, as they are on the real tiles.
 FINE_MIN_PX = 6.5
 MIN_GRANULES = 700
+# Binder albedo (linear); lit at the gap level it reads about sRGB 15: near-black, darker
+# than the rims of the darkest granules.
+BINDER_LINEAR = 0.025
 _FINE_MEAN_MM = sum(GRANULE_DIAMETER_MM["fine"]) / 2.0
 
 _SRGB_LUT = np.clip(np.rint(linear_to_srgb(np.arange(65536) / 65535.0) * 255.0), 0, 255).astype(
@@ -47,6 +50,7 @@ class Layers:
     shading: NDArray[np.float32]  # light multiplier on the albedo
     supersample: int
     granule_px: float  # mean granule diameter in output pixels
+    top: NDArray[np.bool_]  # top face of the tile (working resolution); a debug/test output
 
 
 def _granule_range_px(spec: RenderSpec, view: ViewGeometry, ss: int) -> tuple[float, float]:
@@ -154,10 +158,12 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     out_scale = view.out_px_per_mm / view.local_px_per_mm
     mean_out = mean_local * out_scale
     shade, face = granule_shading(labels, mean_diameter=mean_out)
-    # The palette was measured as the median of the brightest 70 % of a tile's pixels. Scale
-    # the light so the same statistic over this tile's top face is 1: measured the
-    # palette's way, the render then shows exactly the palette's colours.
-    q65 = float(np.quantile(shade[top_hard][::3], 0.65)) if top_hard.any() else 1.0
+    # The palette was measured as the median of the brightest 70 % of a colour's granule
+    # faces (gaps are binder, not the colour). Scale the light so the same statistic over
+    # this tile's top face is 1: measured the palette's way, the render then shows exactly
+    # the palette's colours.
+    lit = shade[top_hard & face]
+    q65 = float(np.quantile(lit[::3], 0.65)) if lit.size else 1.0
     shade *= np.float32(1.0 / max(q65, 1e-3))
     face &= tile_hard
     n_ids = int(local.max()) + 1
@@ -184,7 +190,11 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     note("shading")
 
     alpha = tile_aa.astype(np.float32) * np.float32(1.0 / 255.0)
-    rgb = linear[labels] * (light * alpha)[..., None]
+    # Gaps show the binder deep in the crevice, not the granules' own colour: a dark neutral
+    # that every granule, bright or dark, stands out from (as in product photos).
+    table = np.concatenate([linear, np.full((1, 3), BINDER_LINEAR, np.float32)])
+    albedo_idx = np.where(face | ~tile_hard, labels, np.int32(len(linear)))
+    rgb = table[albedo_idx] * (light * alpha)[..., None]
     rgb += ((1.0 - alpha) * bg)[..., None]
     if ss > 1:
         rgb = cv2.resize(rgb, (spec.size, spec.size), interpolation=cv2.INTER_AREA)
@@ -200,6 +210,7 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
         shading=light,
         supersample=ss,
         granule_px=mean_out / ss,
+        top=top_hard,
     )
 
 
