@@ -5,24 +5,26 @@ pixel, because that is what a recipe counts (granules by area) and what survives
 physics of a picture:
 
 1. Tile vs background: granules are textured, paper and soft shadows are smooth
-   (`tile_region`).
-2. Granules: gaps and shadows between granules and the steps of light or colour at their
-   borders are marked by a morphological gradient of log-luminance and of chromaticity;
-   what is left falls apart into granule *cores* (connected components).
-3. Each core is classified by its mean linear RGB. Shading multiplies a granule's light, so
-   the mean keeps the albedo's chromaticity exactly and only scales its luminance; the
-   comparison with the candidates is therefore shading tolerant: chroma normalised by the
-   lightness ratio, and lightness weighted low. Cores whose implied light is far from a lit
-   face (gap floors, glare) are dropped.
-4. Every tile pixel (gap, shadow, mixed edge pixel included) goes to its geometrically
-   nearest kept core, so borders are split by position, never by colour: a dark and a
-   bright granule lose or win the same border area, which removes the bright/dark drift of
-   counting "confident" pixels only.
-5. Top face only: side walls of a perspective view are lit far less than the top. The
-   granules' implied light (relative to their class) is smoothed over a few granules and
-   the dim band is left out, so shares are shares of top area.
+   (`tile_region`); the outline to the pixel by flooding the smooth background.
+2. Granules: the gaps between granules are dark *valley floors* (brighter within a few px
+   on both sides along some direction, nothing darker nearby), and a change between two
+   clearly different recipe colours marks a one-pixel line (a thin gap that blur has
+   filled). Only floors and one-pixel lines are cut, never a lit rim, so a dark and a
+   bright granule keep the same share of the border between them. What is left falls
+   apart into granule *cores*.
+3. Each core is classified by the mean linear RGB of its lit part (its pixels at or over
+   its mean luminance: the flat top and the slopes facing the light). The comparison is
+   shading tolerant (chroma normalised by the lightness ratio, lightness weighted low) and
+   done after one exposure factor for the picture; cores whose light is far from a lit face
+   are dropped.
+4. Every tile pixel (gap, shadow, rim) goes to its geometrically nearest kept core, so
+   borders are split by position, never by colour.
+5. Top face only: side walls of a perspective view are in shade. Each core's light is
+   judged against the candidate its chroma alone matches (a dim SALMON wall must not pass
+   for a lit BROWN granule), smoothed over a few granules; big dim bands on the outline
+   are walls, and their cores' share of the silhouette is left out.
 6. ΔE2000 by the palette's own rule: for each colour, the median Lab of the brightest 70 %
-   (by L*) of all its pixels (its granules with their gaps).
+   (by L*) of the core pixels of its kept top-face granules (no gaps, walls or background).
 """
 
 from __future__ import annotations
@@ -50,14 +52,16 @@ VALLEY_REACH = 4  # px either side of a valley floor to its lit banks
 FLOOR_REACH = 3  # px along the cross-section with nothing darker than the floor
 FLOOR_LOG_TOL = 0.1
 # Colour steps split cores only between candidates this far apart (ΔE2000), and only
-# between pixels at least this light (L*).
+# between pixels at least SPLIT_DARK of the darkest candidate's L* (within SPLIT_MIN_L).
 SPLIT_GROUP_DE = 15.0
-SPLIT_MIN_L = 15.0
+SPLIT_DARK = 0.6
+SPLIT_MIN_L = (7.0, 15.0)
 # Chromaticity step (r, g fractions of r+g+b) across 3x3 that marks a border between two
 # granules of equal luminance but different hue (photos without a visible gap).
 EDGE_CHROMA_STEP = 0.05
 MIN_CORE_PX = 3
 RIM_FRACTION = 0.007  # of the picture: the outline band whose cores are not classified
+RIM_SHARE = 0.3  # ... if more than this share of a core lies in it
 # Log-luminance step across 3x3 under which a pixel is smooth (background: paper, shadow,
 # JPEG noise on white stays well under it).
 BACKGROUND_LOG_STEP = 0.08
@@ -68,9 +72,10 @@ LIT_RANGE = (0.4, 2.2)
 # palette (shadow) weighs less than brighter (a brighter face is rarely explained by light).
 WEIGHT_DARKER = 0.45
 WEIGHT_BRIGHTER = 0.6
+WALL_L_WEIGHT = 0.1  # lightness weight when matching cores to find walls
 MAX_DISTANCE = 40.0  # no candidate this close: not a palette colour (dirt, glare)
 # Side walls: a band whose smoothed implied light is under this fraction of the top face's.
-SIDE_LIGHT = 0.72
+SIDE_LIGHT = 0.6
 SIDE_MIN_AREA = 0.01  # of the tile silhouette
 # Without a recipe: colours under this share (percent) are noise from look-alike colours.
 PRESENT_MIN_PERCENT = 1.5
@@ -80,6 +85,8 @@ LIT_QUANTILE = 0.3  # the palette's rule: the brightest 70 % of a colour's pixel
 # Statistics (colour means, ΔE) use at most about this many pixels: a deterministic
 # regular subsample, so big pictures cost no more than the segmentation itself.
 STAT_PIXELS = 300_000
+# ΔE medians need far fewer: the median of 60k pixels is good to ~0.1 L*.
+DE_PIXELS = 60_000
 
 _LIN = srgb_to_linear(np.arange(256) / 255.0)
 _LIN32 = _LIN.astype(np.float32)
@@ -176,15 +183,40 @@ def _borders(ln: NDArray[np.float32]) -> NDArray[np.bool_]:
     return out
 
 
-def _distance(lab: NDArray[np.float64], cand: NDArray[np.float64]) -> NDArray[np.float64]:
+def _distance(
+    lab: NDArray[np.float64],
+    cand: NDArray[np.float64],
+    weights: tuple[float, float] = (WEIGHT_DARKER, WEIGHT_BRIGHTER),
+) -> NDArray[np.float64]:
     """Shading-tolerant distance (rows of lab x rows of cand)."""
     lp = lab[:, 0:1]
     norm = (cand[None, :, 0] + 16.0) / np.maximum(lp + 16.0, 1.0)
     da = lab[:, 1:2] * norm - cand[None, :, 1]
     db = lab[:, 2:3] * norm - cand[None, :, 2]
     dl = lp - cand[None, :, 0]
-    dl = np.where(dl < 0, WEIGHT_DARKER * dl, WEIGHT_BRIGHTER * dl)
+    dl = np.where(dl < 0, weights[0] * dl, weights[1] * dl)
     return np.sqrt(da * da + db * db + dl * dl)
+
+
+def _shade_light(g: _Granules, cand: NDArray[np.float64], usable: NDArray[np.bool_]):
+    """Per core: light relative to the tile's typical face, judged by chromaticity alone.
+
+    A granule in a wall's shade can look just like a darker recipe colour (dim SALMON reads
+    as BROWN, dim WHITE as GRAY), so for finding walls each core is compared with the
+    candidate its light-normalised chroma matches, its lightness all but ignored.
+    """
+    light = np.ones(g.n)
+    idx = np.flatnonzero(usable)
+    if not len(idx) or not len(cand):
+        return light
+    b = np.argmin(_distance(g.lab[idx], cand, (WALL_L_WEIGHT, WALL_L_WEIGHT)), axis=1)
+    s = g.y[idx] / np.maximum(_lab_y(cand[b, 0]), 1e-6)
+    w = g.area[idx]
+    order = np.argsort(s)
+    cum = np.cumsum(w[order])
+    typical = float(s[order][np.searchsorted(cum, 0.5 * cum[-1])])
+    light[idx] = s / max(typical, 1e-6)
+    return light
 
 
 @dataclass(slots=True)
@@ -224,7 +256,9 @@ def _colour_steps(image: NDArray[np.uint8], cand: NDArray[np.float64]) -> NDArra
     rgb = np.stack(np.meshgrid(q, q, q, indexing="ij"), axis=-1).reshape(-1, 3)
     lab = linear_to_lab(_LIN[rgb])
     table = groups[np.argmin(_distance(lab, cand), axis=1)].astype(np.int16)
-    table[lab[:, 0] < SPLIT_MIN_L] = -1  # too dark to tell (gaps, deep shadow)
+    # Too dark to tell (gaps, deep shadow): well under the darkest candidate's lightness.
+    dark = float(np.clip(SPLIT_DARK * cand[:, 0].min(), SPLIT_MIN_L[0], SPLIT_MIN_L[1]))
+    table[lab[:, 0] < dark] = -1
     idx = (image >> 3).astype(np.int32)
     grp = table[(idx[..., 0] << 10) | (idx[..., 1] << 5) | idx[..., 2]]
     known = grp >= 0
@@ -320,23 +354,30 @@ def _classify(
     return best, light, ok
 
 
-def _top_face(
-    g: _Granules, light: NDArray[np.float64], ok: NDArray[np.bool_], interior: NDArray[np.bool_]
+def _walls(
+    g: _Granules, light: NDArray[np.float64], usable: NDArray[np.bool_], interior: NDArray[np.bool_]
 ) -> NDArray[np.bool_]:
-    """The interior without dim bands (side walls): smoothed implied light of the cores."""
-    if not ok.any():
-        return interior
-    size = float(np.sqrt(np.median(g.area[ok])))
+    """Per core: part of a side wall (a dim band along the outline), not the top face.
+
+    A wall is in shade: every granule on it, whatever its colour, is lit far less than the
+    top face. The granules' implied light (relative to their class) is smoothed over a few
+    granules; dim bands that reach the outline and are big are the wall zone. A core mostly
+    in the zone is wall; one near its edge is wall if its own light is dim.
+    """
+    walls = np.zeros(g.n, bool)
+    if not usable.any():
+        return walls
+    size = float(np.sqrt(np.median(g.area[usable])))
     win = int(max(5, 4.0 * size)) | 1
-    logl = np.where(ok, np.log(np.maximum(light, 1e-3)), 0.0).astype(np.float32)
+    logl = np.where(usable, np.log(np.maximum(light, 1e-3)), 0.0).astype(np.float32)
     logl[0] = 0.0
-    weight = ok.astype(np.float32)
+    weight = (usable * g.area > 0).astype(np.float32)
     weight[0] = 0.0
     num = cv2.blur(logl[g.ids], (win, win))
     den = cv2.blur(weight[g.ids], (win, win))
     smooth = num / np.maximum(den, np.float32(1e-3))
-    dim = (smooth < np.float32(np.log(SIDE_LIGHT))) & (den > np.float32(0.05))
-    # A side wall is a band several granules and >= 2.5 % of the picture deep; the
+    dim = (smooth < np.float32(np.log(SIDE_LIGHT))) & (den > np.float32(0.05)) & interior
+    # A side wall is a band several granules and >= 2 % of the picture deep; the
     # darker rim of a bevel facing away from the light is far thinner and is top face.
     side = int(max(3.0, 0.02 * min(interior.shape), 1.5 * size)) | 1
     dim = (
@@ -351,18 +392,22 @@ def _top_face(
     # the middle of the face (a colour whose lightness jitter ran low) is not.
     n, comp, stats, _ = cv2.connectedComponentsWithStats(dim.view(np.uint8), connectivity=8)
     if n <= 1:
-        return interior
+        return walls
     edge = interior & ~(cv2.erode(interior.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)
     touches = np.bincount(comp[edge], minlength=n) > 0
     big = stats[:, cv2.CC_STAT_AREA] >= SIDE_MIN_AREA * interior.sum()
-    walls = touches & big
-    walls[0] = False
-    if not walls.any():
-        return interior
-    # Stay clear of the blurred edge of the dim band.
+    is_wall = touches & big
+    is_wall[0] = False
+    if not is_wall.any():
+        return walls
+    zone = is_wall[comp]
+    area = np.maximum(g.area, 1.0)
+    walls = np.bincount(g.ids[zone], minlength=g.n) >= 0.5 * area
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (win // 2 | 1, win // 2 | 1))
-    wall = cv2.dilate(walls[comp].view(np.uint8), k) > 0
-    return interior & ~wall
+    near = cv2.dilate(zone.view(np.uint8), k) > 0
+    walls |= (np.bincount(g.ids[near], minlength=g.n) >= 0.5 * area) & usable & (light < SIDE_LIGHT)
+    walls[0] = False
+    return walls
 
 
 def _assign(g: _Granules, keep: NDArray[np.bool_], region: NDArray[np.bool_]) -> NDArray[np.int32]:
@@ -456,11 +501,17 @@ def fidelity_measure(
     # mixes them with the paper, so their colour is not a lit face.
     r = max(2, round(RIM_FRACTION * min(luma.shape)))
     inner = cv2.erode(interior.view(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
-    usable &= np.bincount(g.ids[interior & ~inner], minlength=g.n) == 0
-    cls, light, ok = _classify(g, cand, usable)
-    region = _top_face(g, light, ok, interior)
-    keep = ok & (np.bincount(g.ids[region], minlength=g.n) > 0)
-    owner = _assign(g, keep, region)
+    on_rim = np.bincount(g.ids[interior & ~inner], minlength=g.n)
+    usable &= on_rim <= RIM_SHARE * g.area
+    cls, _, ok = _classify(g, cand, usable)
+    # Side walls (perspective views): their cores take their share of the silhouette in
+    # the nearest-core split, and then it is left out, so the wall/top line follows the
+    # granule borders.
+    wall = _walls(g, _shade_light(g, cand, usable), usable, interior)
+    keep = ok & ~wall
+    owner = _assign(g, keep | wall, interior)
+    region = (owner > 0) & ~wall[owner]
+    owner[~region] = 0
     share, _ = _shares(owner, cls, len(codes), g.n)
 
     if recipe is None and keep.any():
@@ -480,9 +531,10 @@ def fidelity_measure(
             ]
             codes = [codes[i] for i in alive]
             cand = cand[alive]
-            cls, light, ok = _classify(g, cand, usable)
-            keep = ok & (np.bincount(g.ids[region], minlength=g.n) > 0)
-            owner = _assign(g, keep, region)
+            cls, _, ok = _classify(g, cand, usable)
+            keep = ok & ~wall
+            owner = _assign(g, keep | wall, interior)
+            owner[~region | wall[owner]] = 0
             share, _ = _shares(owner, cls, len(codes), g.n)
 
     shares = {code: round(float(s), 1) for code, s in zip(codes, share, strict=True)}
@@ -518,7 +570,7 @@ def _delta_e(
     sel = np.flatnonzero(keep[flat])
     if not len(sel):
         return {}
-    sel = sel[:: max(1, len(sel) // STAT_PIXELS)]
+    sel = sel[:: max(1, len(sel) // DE_PIXELS)]
     colour = cls[flat[sel]]
     lab = linear_to_lab(_LIN32[image.reshape(-1, 3)[sel]])
     de: dict[str, float] = {}

@@ -1,9 +1,13 @@
 """Analyzer round trips on the renderer's own pictures, clean and photo-like."""
 
+import itertools
+
 import cv2
 import numpy as np
 import pytest
-from _gw_support import PALETTE, make_spec
+from _gw_support import PALETTE, make_spec, recipes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gpu_worker.colour.analyzer import Fidelity, fidelity_measure
 from gpu_worker.engines.procedural.render import render_layers
@@ -79,9 +83,111 @@ def test_round_trip_clean(recipe, kw):
     assert max(f.delta_e00.values()) <= 2.0, f
 
 
-@pytest.mark.xfail(reason="known gap: bright+dark mixes and perspective side walls", strict=False)
-@pytest.mark.parametrize(("recipe", "kw"), CASES)
-def test_round_trip_target_1pp(recipe, kw):
+CODES = [c.code for c in PALETTE]
+
+
+def _spec_from(percents, seed, shape, view, angle, granule, size):
+    rng = np.random.default_rng(seed)
+    codes = rng.choice(CODES, size=len(percents), replace=False)
+    return make_spec(
+        dict(zip(codes, percents, strict=True)),
+        shape=shape,
+        view=view,
+        angle=angle,
+        seed=seed,
+        granule=granule,
+        size=size,
+        width_mm=200.0 if shape == "brick" else 500.0,
+        height_mm=100.0 if shape == "brick" else 500.0,
+    )
+
+
+SPECS = st.builds(
+    _spec_from,
+    recipes(),
+    st.integers(0, 2**31 - 1),
+    st.sampled_from(["square", "brick", "puzzle"]),
+    st.sampled_from(["top", "perspective"]),
+    st.integers(0, 359),
+    st.sampled_from(["fine", "medium", "coarse"]),
+    st.sampled_from([256, 384, 512]),
+)
+
+
+# The issue's target is <= 1 pp and every ΔE2000 <= 2 for any valid spec. Measured on
+# 160 random specs at 256-512 px (procedural 1.2.0, /tmp-style sweep, seeds 2000-2079 top,
+# 3000-3079 perspective): top views 89 % within 1 pp, median 0.5, max 2.4 pp, ΔE <= 2 in
+# 96 %; perspective 64 % within 1 pp, median 0.8, max 13.8 pp, ΔE <= 2 in 95 %.
+# What still fails:
+# - perspective: side walls whose dimmed granules match a darker recipe colour (a WHITE
+#   wall reads as LTGRAY, SALMON as BROWN) are not always cut from the top face, worst on
+#   thick bricks seen at 0-30 degrees (up to ~16 pp); 1-2 granule thin walls at 256 px are
+#   too thin for the dim-band test (1-4 pp);
+# - 1-3 % colours at 256 px: a single misread granule moves the share ~0.5-1 pp and the
+#   colour's ΔE median (it has only a few granules), up to ΔE ~26 in one of 80 top specs;
+# - puzzle tabs at 256 px: rim granules in the tabs are left unclassified (~1-2 pp).
+# So this test states the bounds that hold today, with real asserts, and the target test
+# below is an explicit, documented expected failure until those corners are closed.
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(SPECS)
+def test_round_trip_bounds(spec):
+    f = fidelity_measure(image=render_layers(spec).image, palette=PALETTE, recipe=spec.recipe)
+    assert set(f.shares) == {c.code for c in spec.recipe}
+    limit = 3.0 if spec.view == "top" else 16.0
+    assert f.max_share_error_pp <= limit, (spec.view, spec.size, spec.recipe, f)
+    # Every colour of 10 % or more is found and measured true to its palette value.
+    for c in spec.recipe:
+        if c.percent >= 10:
+            assert f.delta_e00[c.code] <= 3.0, (c, f)
+
+
+@pytest.mark.xfail(
+    reason="target not met for every spec yet: see the comment above test_round_trip_bounds",
+    strict=False,
+)
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(SPECS)
+def test_round_trip_target_1pp(spec):
+    f = fidelity_measure(image=render_layers(spec).image, palette=PALETTE, recipe=spec.recipe)
+    assert f.max_share_error_pp <= 1.0, f
+    assert max(f.delta_e00.values()) <= 2.0, f
+
+
+def test_round_trip_mostly_within_target():
+    """How many specs meet the target, over a fixed sample of top views (a regression guard)."""
+    hits = 0
+    n = 16
+    for seed in range(n):
+        rng = np.random.default_rng(seed)
+        k = int(rng.integers(1, 9))
+        cuts = sorted(int(c) for c in rng.choice(np.arange(1, 100), k - 1, replace=False))
+        bounds = [0, *cuts, 100]
+        percents = [b - a for a, b in itertools.pairwise(bounds)]
+        spec = _spec_from(
+            percents,
+            seed,
+            str(rng.choice(["square", "brick", "puzzle"])),
+            "top",
+            int(rng.integers(0, 360)),
+            str(rng.choice(["fine", "medium", "coarse"])),
+            int(rng.choice([256, 384, 512])),
+        )
+        img = render_layers(spec).image
+        f = fidelity_measure(image=img, palette=PALETTE, recipe=spec.recipe)
+        hits += f.max_share_error_pp <= 1.0 and max(f.delta_e00.values()) <= 2.0
+    # 10 of these 16 met the target when written (procedural 1.2.0); the rest are 1.3-2 pp.
+    assert hits >= 10, hits
+
+
+@pytest.mark.parametrize(
+    ("recipe", "kw"),
+    [
+        ({"RED": 60, "BLACK": 40}, {"size": 1024}),
+        ({"BLUE": 50, "WHITE": 30, "YELLOW": 19, "ORANGE": 1}, {"size": 1024, "angle": 17}),
+        ({"GRNAPL": 50, "YELLOW": 30, "WHITE": 20}, {"size": 2048, "granule": "coarse"}),
+    ],
+)
+def test_round_trip_large_top(recipe, kw):
     spec, img = _render(recipe, kw)
     f = fidelity_measure(image=img, palette=PALETTE, recipe=spec.recipe)
     assert f.max_share_error_pp <= 1.0, f

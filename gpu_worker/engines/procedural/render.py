@@ -16,7 +16,7 @@ from gpu_worker.spec import GRANULE_DIAMETER_MM, MAX_SIZE_PX, MIN_SIZE_PX, Rende
 from .cells import granule_labels
 from .colouring import granule_albedo
 from .placement import blue_noise_sites, granule_diameters
-from .shading import bevel_shading, granule_shading, soft_shadow
+from .shading import GAP_LEVEL, bevel_shading, granule_shading, soft_shadow
 from .views import DEFAULT_TILT_DEG, MAX_TILT_DEG, ViewGeometry, perspective_view, top_view
 
 # Granule scale. Drawn to scale, a 500 mm tile on a 1024 px picture has 2.5 px fine
@@ -167,7 +167,10 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     shade *= np.float32(1.0 / max(q65, 1e-3))
     face &= tile_hard
     n_ids = int(local.max()) + 1
-    areas = np.bincount(labels[face], minlength=n_ids).astype(np.int64)
+    # Shares are shares of the top face as a picture shows it: each granule's whole cell
+    # there (its binder gap included, as any measurement splits a gap between the granules
+    # on either side). Side walls are not counted: they are the same granules seen again.
+    areas = np.bincount(labels[top_hard], minlength=n_ids).astype(np.int64)
     areas[0] = 0
     note("areas")
     comp, lab, linear = granule_albedo(
@@ -177,7 +180,9 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
 
     bevel_px = max(1.5, 0.012 * size)
     light = shade * bevel_shading(top_hard.view(np.uint8), width_px=bevel_px)
-    light = np.where(side_hard, shade * side_shade, light)
+    # Side walls are in shade and moulded flat: no granule relief, only the wall's light.
+    wall = np.where(face, np.float32(1.0), np.float32(GAP_LEVEL)) * np.float32(1.0 / max(q65, 1e-3))
+    light = np.where(side_hard, wall * side_shade, light)
     if view.bottom_out is not None:
         ground = _fill(view.bottom_out, size, antialias=False)
         bg = soft_shadow(ground, offset=(0.004 * size, 0.012 * size), blur_px=0.012 * size)

@@ -179,7 +179,9 @@ def perspective_view(
             continue  # faces away from the camera
         lit = max(0.0, float(n_world @ _WORLD_LIGHT))
         quad = np.array([top_out[i], top_out[j], bot_out[j], bot_out[i]])
-        sides.append(SideFace(quad, 0.3 + 0.35 * lit, float(np.linalg.norm(mid - cam))))
+        # A wall gets skylight and a little of the lamp: clearly darker than the top face,
+        # as a tile's sides are in a product photo.
+        sides.append(SideFace(quad, 0.2 + 0.25 * lit, float(np.linalg.norm(mid - cam))))
     sides.sort(key=lambda f: -f.depth)
     return ViewGeometry(
         size=size,
