@@ -115,7 +115,7 @@ SPECS = st.builds(
 
 
 # The target is <= 1 pp and every ΔE2000 <= 2 for any valid spec. Measured on
-# 160 random specs at 256-512 px (procedural 1.2.0, /tmp-style sweep, seeds 2000-2079 top,
+# 160 random specs at 256-512 px (procedural 1.3.0, /tmp-style sweep, seeds 2000-2079 top,
 # 3000-3079 perspective): top views 89 % within 1 pp, median 0.5, max 2.4 pp, ΔE <= 2 in
 # 96 %; perspective 64 % within 1 pp, median 0.8, max 13.8 pp, ΔE <= 2 in 95 %.
 # What still fails:
@@ -175,7 +175,7 @@ def test_round_trip_mostly_within_target():
         img = render_layers(spec).image
         f = fidelity_measure(image=img, palette=PALETTE, recipe=spec.recipe)
         hits += f.max_share_error_pp <= 1.0 and max(f.delta_e00.values()) <= 2.0
-    # 10 of these 16 met the target when written (procedural 1.2.0); the rest are 1.3-2 pp.
+    # 10 of these 16 met the target when written (procedural 1.3.0); the rest are 1.3-2 pp.
     assert hits >= 10, hits
 
 
