@@ -59,7 +59,7 @@ SPLIT_MIN_L = (7.0, 15.0)
 # Chromaticity step (r, g fractions of r+g+b) across 3x3 that marks a border between two
 # granules of equal luminance but different hue (photos without a visible gap).
 EDGE_CHROMA_STEP = 0.05
-MIN_CORE_PX = 3
+MIN_CORE_PX = 3  # px; with the top face given (a clean render) any core pixel counts
 RIM_FRACTION = 0.007  # of the picture: the outline band whose cores are not classified
 RIM_SHARE = 0.3  # ... if more than this share of a core lies in it
 # Log-luminance step across 3x3 under which a pixel is smooth (background: paper, shadow,
@@ -470,8 +470,16 @@ def fidelity_measure(
     image: NDArray[np.uint8],
     palette: Sequence[PaletteColor],
     recipe: Sequence[RecipeComponent] | None = None,
+    top_face: NDArray[np.bool_] | None = None,
 ) -> Fidelity:
-    """Measure colour shares and ΔE2000 on an RGB uint8 picture of one tile."""
+    """Measure colour shares and ΔE2000 on an RGB uint8 picture of one tile.
+
+    `top_face` marks the tile's top face where the caller knows it (an engine knows the
+    geometry it drew). The colours are still measured from the pixels; only the question
+    "which pixels are the top face, which are side walls" is answered instead of guessed,
+    which in perspective views is the analyzer's weakest step. Photos and PNG files leave
+    it out and the tile is found in the picture.
+    """
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError("image must be an (H, W, 3) uint8 RGB array")
@@ -493,21 +501,32 @@ def fidelity_measure(
     # Shares count the whole top face, rim granules included: on a 256 px picture the
     # tile holds ~700 granules, and leaving out an eroded rim (~20 % of them, a random
     # draw) would alone move a share by ~1 pp.
-    interior = _silhouette(luma, ln, tile)
+    if top_face is None:
+        interior = _silhouette(luma, ln, tile)
+    else:
+        top_face = np.asarray(top_face, dtype=bool)
+        if top_face.shape != luma.shape:
+            raise ValueError(f"top_face is {top_face.shape}, the image {luma.shape}")
+        interior = top_face
     g = _granules(image, interior, ln, cand)
-    usable = g.area >= MIN_CORE_PX
+    usable = g.area >= (1 if top_face is not None else MIN_CORE_PX)
     # Cores on the outline are not classified (their area still counts, given to the
     # nearest inner granules): the tile's bevel lights or darkens them and anti-aliasing
     # mixes them with the paper, so their colour is not a lit face.
-    r = max(2, round(RIM_FRACTION * min(luma.shape)))
-    inner = cv2.erode(interior.view(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
-    on_rim = np.bincount(g.ids[interior & ~inner], minlength=g.n)
-    usable &= on_rim <= RIM_SHARE * g.area
+    if top_face is None:
+        r = max(2, round(RIM_FRACTION * min(luma.shape)))
+        inner = cv2.erode(interior.view(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
+        on_rim = np.bincount(g.ids[interior & ~inner], minlength=g.n)
+        usable &= on_rim <= RIM_SHARE * g.area
     cls, _, ok = _classify(g, cand, usable)
     # Side walls (perspective views): their cores take their share of the silhouette in
     # the nearest-core split, and then it is left out, so the wall/top line follows the
     # granule borders.
-    wall = _walls(g, _shade_light(g, cand, usable), usable, interior)
+    wall = (
+        _walls(g, _shade_light(g, cand, usable), usable, interior)
+        if top_face is None
+        else np.zeros(g.n, dtype=bool)
+    )
     keep = ok & ~wall
     owner = _assign(g, keep | wall, interior)
     region = (owner > 0) & ~wall[owner]

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import time
 
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
 from gpu_worker.colour.analyzer import fidelity_measure
 from gpu_worker.spec import RenderSpec
 
@@ -21,6 +25,16 @@ _STAGE_PERCENT = {
     "shading": 65,
     "composite": 80,
 }
+
+
+def _at_output_size(mask: NDArray[np.bool_], size: int) -> NDArray[np.bool_]:
+    """The top-face mask at the picture's size (the engine may draw supersampled)."""
+    if mask.shape == (size, size):
+        return mask
+    small = cv2.resize(
+        mask.view(np.uint8) * np.uint8(255), (size, size), interpolation=cv2.INTER_AREA
+    )
+    return small >= 128
 
 
 class ProceduralEngine:
@@ -48,7 +62,12 @@ class ProceduralEngine:
         t1 = time.perf_counter()
         if on_image is not None:
             on_image(layers.image)
-        fidelity = fidelity_measure(image=layers.image, palette=spec.palette, recipe=spec.recipe)
+        fidelity = fidelity_measure(
+            image=layers.image,
+            palette=spec.palette,
+            recipe=spec.recipe,
+            top_face=_at_output_size(layers.top, spec.size),
+        )
         t2 = time.perf_counter()
         if should_stop is not None and should_stop():
             raise RenderCanceled("canceled after measuring")

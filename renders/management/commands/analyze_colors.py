@@ -26,13 +26,6 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: object, **options: object) -> None:
-        path = Path(str(options["image"]))
-        try:
-            image = image_decode(path.read_bytes())
-        except OSError as exc:
-            raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        except ValueError as exc:
-            raise CommandError(f"{path} is not a usable image: {exc}") from exc
         recipe = None
         if options["recipe"]:
             try:
@@ -40,6 +33,13 @@ class Command(BaseCommand):
             except RecipeError as exc:
                 raise CommandError(f"--recipe: {exc.message}") from exc
             recipe = [RecipeComponent(code=c.code, percent=c.percent) for c in parsed.components]
+        path = Path(str(options["image"]))
+        try:
+            image = image_decode(path.read_bytes())
+        except OSError as exc:
+            raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        except ValueError as exc:
+            raise CommandError(f"{path} is not a usable image: {exc}") from exc
         fidelity = fidelity_measure(
             image=image, palette=list(palette_current().values()), recipe=recipe
         ).to_dict()

@@ -1,0 +1,141 @@
+"""The in-process commands: render one picture, analyse any picture."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from renders.models import RenderJob
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("view", ["top", "perspective"])
+def test_render_writes_a_png_and_reports_fidelity_within_target(db, demo_catalog, tmp_path, view):
+    out = tmp_path / "tile.png"
+    report = json.loads(
+        run(
+            "render",
+            "--product",
+            "BR-200-100-40",
+            "--recipe",
+            "RED:60,BLACK:40",
+            "--size",
+            "384",
+            "--view",
+            view,
+            "--angle",
+            "30",
+            "--out",
+            str(out),
+            "--json",
+        )
+    )
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (report["width"], report["height"]) == (384, 384)
+    assert report["params"]["view"] == view
+    fidelity = report["fidelity"]
+    assert set(fidelity["shares"]) == {"RED", "BLACK"}
+    assert fidelity["max_share_error_pp"] <= 1.0
+    assert max(fidelity["delta_e00"].values()) <= 2.0
+    assert not RenderJob.objects.exists()  # no queue, no job rows
+
+
+def test_render_prints_a_table_by_default(db, demo_catalog, tmp_path):
+    text = run(
+        "render",
+        "--product",
+        "SQ-500-30",
+        "--recipe",
+        "красный:70, black:30",
+        "--size",
+        "256",
+        "--out",
+        str(tmp_path / "t.png"),
+    )
+    assert "largest share error" in text
+    assert "RED" in text
+
+
+def test_analyze_colors_reads_a_top_view_file_as_the_engine_did(db, demo_catalog, tmp_path):
+    out = tmp_path / "tile.png"
+    engine = json.loads(
+        run(
+            "render",
+            "--product",
+            "SQ-500-30",
+            "--recipe",
+            "BLUE:70,WHITE:30",
+            "--size",
+            "512",
+            "--out",
+            str(out),
+            "--json",
+        )
+    )["fidelity"]
+    file = json.loads(run("analyze_colors", str(out), "--recipe", "BLUE:70,WHITE:30", "--json"))
+    assert set(file) == {"shares", "max_share_error_pp", "delta_e00", "tile_fraction"}
+    assert file["max_share_error_pp"] <= 1.0
+    for code, share in engine["shares"].items():
+        assert abs(file["shares"][code] - share) <= 1.0
+
+
+def test_analyze_colors_without_a_recipe_names_the_colours_present(db, demo_catalog, tmp_path):
+    out = tmp_path / "tile.png"
+    run(
+        "render",
+        "--product",
+        "SQ-500-30",
+        "--recipe",
+        "YELLOW:50,DKBLUE:50",
+        "--size",
+        "384",
+        "--out",
+        str(out),
+    )
+    found = json.loads(run("analyze_colors", str(out), "--json"))
+    assert set(found["shares"]) == {"YELLOW", "DKBLUE"}
+    assert found["max_share_error_pp"] is None
+
+
+def test_cli_errors_name_the_problem(db, demo_catalog, tmp_path):
+    with pytest.raises(CommandError, match="sum to 99"):
+        run(
+            "render",
+            "--product",
+            "SQ-500-30",
+            "--recipe",
+            "RED:59,BLACK:40",
+            "--out",
+            str(tmp_path / "x.png"),
+        )
+    with pytest.raises(CommandError, match="no product with SKU"):
+        run("render", "--product", "NOPE", "--recipe", "RED:100", "--out", str(tmp_path / "x.png"))
+    with pytest.raises(CommandError, match="applies to the diffusion"):
+        run(
+            "render",
+            "--product",
+            "SQ-500-30",
+            "--recipe",
+            "RED:100",
+            "--model",
+            "sdxl",
+            "--out",
+            str(tmp_path / "x.png"),
+        )
+    bogus = tmp_path / "x.png"
+    bogus.write_bytes(b"not an image")
+    with pytest.raises(CommandError, match="not a usable image"):
+        run("analyze_colors", str(bogus))
+    with pytest.raises(CommandError, match="cannot read"):
+        run("analyze_colors", str(tmp_path / "missing.png"))
+    with pytest.raises(CommandError, match="--recipe"):
+        run("analyze_colors", str(bogus), "--recipe", "RED:0.6")
