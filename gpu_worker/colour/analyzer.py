@@ -309,6 +309,12 @@ def _granules(
     return _Granules(ids=ids, n=n, area=area, linear=linear, lab=lab, y=y)
 
 
+def _weighted_median(values: NDArray[np.float64], weights: NDArray[np.float64]) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
+
+
 def _classify(
     g: _Granules, cand: NDArray[np.float64], usable: NDArray[np.bool_]
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_]]:
@@ -348,7 +354,9 @@ def _classify(
     for c in range(len(cand)):
         mine = (b == c) & good
         if mine.any():
-            own[c] = float(np.median(light[idx][mine]))
+            # By area: many crumbs of dark binder left between wide gaps' floors must not
+            # outvote the granule faces.
+            own[c] = _weighted_median(light[idx][mine], g.area[idx][mine])
     rel = light[idx] / own[b]
     ok[idx] = good & (rel >= LIT_RANGE[0]) & (rel <= LIT_RANGE[1])
     return best, light, ok

@@ -22,9 +22,11 @@ HUE_JITTER_DEG = 4.0
 # of colour A should look more like another colour B of the same recipe than like A. In Lab
 # with lightness at half weight (shading moves lightness, so it is the weaker cue, as in the
 # analyzer), each granule's jitter is kept inside the half-space on A's side of the midplane
-# between A and B, CLAMP_FRACTION of the way to it, for every other recipe colour B.
+# between A and B, CLAMP_FRACTION of the way to it, for every other recipe colour B. At 0.55
+# slope-shaded granules of colours that differ mostly in lightness (BLUE/DKBLUE,
+# GRAY/LTGRAY) still read as each other now and then; 0.35 leaves room for the shading.
 CLAMP_L_WEIGHT = 0.5
-CLAMP_FRACTION = 0.55
+CLAMP_FRACTION = 0.35
 _CLAMP_ROUNDS = 6
 
 
