@@ -23,6 +23,7 @@ from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from machine import cpu_model  # noqa: E402  (beside this script)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,16 +39,6 @@ from gpu_worker.spec import (  # noqa: E402
 )
 
 cv2.setNumThreads(1)
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _palette() -> tuple[PaletteColor, ...]:
@@ -146,7 +137,7 @@ def main() -> None:
     parser.add_argument("--specs", type=int, default=30, help="random specs for accuracy")
     args = parser.parse_args()
     palette = _palette()
-    print(f"machine: {_cpu_model()}, python {platform.python_version()}, 1 thread")
+    print(f"machine: {cpu_model()}, python {platform.python_version()}, 1 thread")
     print(
         f"{'case':<18}{'render s':>10}{'fidelity s':>12}{'sum s':>8}"
         f"{'tracemalloc MB':>16}{'max RSS MB':>12}"
