@@ -10,6 +10,7 @@ import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 from hypothesis import strategies as st
 
 from gpu_worker.colour.convert import hex_to_rgb
@@ -70,3 +71,20 @@ def recipes(draw: st.DrawFn, max_colours: int = 8) -> list[int]:
     cuts = sorted(draw(st.lists(st.integers(1, 99), min_size=k - 1, max_size=k - 1, unique=True)))
     bounds = [0, *cuts, 100]
     return [b - a for a, b in itertools.pairwise(bounds)]
+
+
+def spec_from(percents, seed, shape, view, angle, granule, size=256):
+    """A spec of the drawn recipe percents over random palette colours (bricks 2:1)."""
+    rng = np.random.default_rng(seed)
+    codes = rng.choice([c.code for c in PALETTE], size=len(percents), replace=False)
+    return make_spec(
+        dict(zip(codes, percents, strict=True)),
+        shape=shape,
+        view=view,
+        angle=angle,
+        seed=seed,
+        granule=granule,
+        size=size,
+        width_mm=200.0 if shape == "brick" else 500.0,
+        height_mm=100.0 if shape == "brick" else 500.0,
+    )

@@ -5,7 +5,7 @@ import itertools
 import cv2
 import numpy as np
 import pytest
-from _gw_support import PALETTE, make_spec, recipes
+from _gw_support import PALETTE, make_spec, recipes, spec_from
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -86,24 +86,8 @@ def test_round_trip_clean(recipe, kw):
 CODES = [c.code for c in PALETTE]
 
 
-def _spec_from(percents, seed, shape, view, angle, granule, size):
-    rng = np.random.default_rng(seed)
-    codes = rng.choice(CODES, size=len(percents), replace=False)
-    return make_spec(
-        dict(zip(codes, percents, strict=True)),
-        shape=shape,
-        view=view,
-        angle=angle,
-        seed=seed,
-        granule=granule,
-        size=size,
-        width_mm=200.0 if shape == "brick" else 500.0,
-        height_mm=100.0 if shape == "brick" else 500.0,
-    )
-
-
 SPECS = st.builds(
-    _spec_from,
+    spec_from,
     recipes(),
     st.integers(0, 2**31 - 1),
     st.sampled_from(["square", "brick", "puzzle"]),
@@ -173,7 +157,7 @@ def test_engine_fidelity_meets_the_target_on_a_random_sample_of_every_view():
         k = int(rng.integers(1, 9))
         cuts = sorted(int(c) for c in rng.choice(np.arange(1, 100), k - 1, replace=False))
         percents = [b - a for a, b in itertools.pairwise([0, *cuts, 100])]
-        spec = _spec_from(
+        spec = spec_from(
             percents,
             int(rng.integers(0, 2**31 - 1)),
             str(rng.choice(["square", "brick", "puzzle"])),
@@ -201,7 +185,7 @@ def test_round_trip_mostly_within_target():
         cuts = sorted(int(c) for c in rng.choice(np.arange(1, 100), k - 1, replace=False))
         bounds = [0, *cuts, 100]
         percents = [b - a for a, b in itertools.pairwise(bounds)]
-        spec = _spec_from(
+        spec = spec_from(
             percents,
             seed,
             str(rng.choice(["square", "brick", "puzzle"])),

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from _gw_support import PALETTE, make_spec, recipes
+from _gw_support import PALETTE, make_spec, recipes, spec_from
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,18 +30,7 @@ def albedo_shares(layers, k, mask=None):
     st.sampled_from(["fine", "medium", "coarse"]),
 )
 def test_albedo_shares_exact(percents, seed, shape, view, angle, granule):
-    rng = np.random.default_rng(seed)
-    codes = rng.choice(CODES, size=len(percents), replace=False)
-    spec = make_spec(
-        dict(zip(codes, percents, strict=True)),
-        shape=shape,
-        view=view,
-        angle=angle,
-        seed=seed,
-        granule=granule,
-        width_mm=200.0 if shape == "brick" else 500.0,
-        height_mm=100.0 if shape == "brick" else 500.0,
-    )
+    spec = spec_from(percents, seed, shape, view, angle, granule)
     layers = render_layers(spec)
     got = albedo_shares(layers, len(percents))
     assert np.abs(got - percents).max() <= 0.5
