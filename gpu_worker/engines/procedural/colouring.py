@@ -25,6 +25,7 @@ HUE_JITTER_DEG = 4.0
 # between A and B, CLAMP_FRACTION of the way to it, for every other recipe colour B. At 0.55
 # slope-shaded granules of colours that differ mostly in lightness (BLUE/DKBLUE,
 # GRAY/LTGRAY) still read as each other now and then; 0.35 leaves room for the shading.
+FULL_JITTER_GRANULES = 40
 CLAMP_L_WEIGHT = 0.5
 CLAMP_FRACTION = 0.35
 _CLAMP_ROUNDS = 6
@@ -51,6 +52,10 @@ def granule_albedo(
     # Hue jitter as a step perpendicular to the (a*, b*) vector: linear, so a zero-mean
     # step keeps the mean exactly, and grey granules (no hue) are left alone.
     jitter = np.stack([dl, -dh * base[comp, 2], dh * base[comp, 1]], axis=1)
+    # A colour with a handful of granules (1-3 % of a small picture) is jittered less: its
+    # few granules are all a viewer sees of it, and all the measurement has.
+    counts = np.bincount(comp[areas > 0], minlength=len(recipe)).astype(np.float64)
+    jitter *= np.minimum(1.0, np.sqrt(counts / FULL_JITTER_GRANULES))[comp, None]
     w = areas.astype(np.float64) + 1e-9
     jitter = _clamp_jitter(jitter, comp=comp, base=base, weights=w)
     lab = base[comp] + jitter
