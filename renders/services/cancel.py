@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from django.db import transaction
-from django.utils import timezone
 
 from renders.errors import JobConflict
 from renders.models import RenderJob
+from renders.services.transitions import job_mark_canceled
 
 
 @transaction.atomic
@@ -16,20 +16,7 @@ def render_job_cancel(*, job_id: uuid.UUID | str) -> RenderJob:
     job = RenderJob.objects.select_for_update().get(pk=job_id)
     if job.status == RenderJob.Status.QUEUED:
         # The queued message stays in Redis; the task finds the job canceled and skips it.
-        job.status = RenderJob.Status.CANCELED
-        job.cancel_requested = True
-        job.error_code = "canceled"
-        job.error_message = "Canceled before it started."
-        job.finished_at = timezone.now()
-        job.save(
-            update_fields=[
-                "status",
-                "cancel_requested",
-                "error_code",
-                "error_message",
-                "finished_at",
-            ]
-        )
+        job_mark_canceled(job, message="Canceled before it started.")
     elif job.status == RenderJob.Status.RUNNING:
         job.cancel_requested = True
         job.save(update_fields=["cancel_requested"])

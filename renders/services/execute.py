@@ -20,6 +20,7 @@ from gpu_worker.engines.base import RenderCanceled
 from gpu_worker.monitor import DeviceInfo, Sample, device_describe
 from gpu_worker.runner import RenderOutcome, render_run
 from renders.models import RenderJob, RenderTelemetry
+from renders.services.transitions import job_mark_canceled, job_mark_failed
 from renders.services.workers import worker_heartbeat, worker_job_done
 from renders.specs import render_spec_for
 from renders.storage import media_put, result_names
@@ -41,20 +42,8 @@ class _Claim:
     started_at: datetime
 
 
-def _fail(job: RenderJob, *, code: str, message: str) -> None:
-    job.status = RenderJob.Status.FAILED
-    job.error_code = code
-    job.error_message = message
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error_code", "error_message", "finished_at"])
-
-
 def _cancel(job: RenderJob) -> None:
-    job.status = RenderJob.Status.CANCELED
-    job.error_code = "canceled"
-    job.error_message = "Canceled while running." if job.started_at else "Canceled."
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+    job_mark_canceled(job, message="Canceled while running." if job.started_at else "Canceled.")
 
 
 @transaction.atomic
@@ -71,7 +60,7 @@ def _claim(*, job_id: str, worker_name: str) -> _Claim | None:
         _cancel(job)
         return None
     if job.attempts >= settings.RENDER_MAX_ATTEMPTS:
-        _fail(
+        job_mark_failed(
             job,
             code="attempts_exhausted",
             message=f"Gave up after {job.attempts} attempts; the last worker was "
@@ -215,7 +204,7 @@ def _finish_canceled(*, job_id: uuid.UUID) -> str:
 def _finish_failed(*, job_id: uuid.UUID, code: str, message: str) -> str:
     job = RenderJob.objects.select_for_update().get(pk=job_id)
     if job.status == RenderJob.Status.RUNNING:
-        _fail(job, code=code, message=message)
+        job_mark_failed(job, code=code, message=message)
     return "failed"
 
 

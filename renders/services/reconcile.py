@@ -13,6 +13,7 @@ from django.utils import timezone
 from renders.models import RenderJob
 from renders.selectors import render_jobs_lost, render_jobs_waiting_too_long
 from renders.services.dispatch import render_job_dispatch
+from renders.services.transitions import job_mark_failed
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ class ReconcileReport:
     failed: list[str] = field(default_factory=list)
 
 
-def _recover(job_id: object, now: datetime, report: ReconcileReport) -> None:
+def _recover(job_id: object, report: ReconcileReport) -> None:
     with transaction.atomic():
         job = (
             RenderJob.objects.select_for_update(skip_locked=True)
@@ -37,11 +38,9 @@ def _recover(job_id: object, now: datetime, report: ReconcileReport) -> None:
             f"worker {job.worker or 'unknown'} stopped heartbeating during attempt {job.attempts}"
         )
         if job.attempts >= settings.RENDER_MAX_ATTEMPTS:
-            job.status = RenderJob.Status.FAILED
-            job.error_code = "worker_lost"
-            job.error_message = f"{lost}; gave up after {job.attempts} attempts."
-            job.finished_at = now
-            job.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+            job_mark_failed(
+                job, code="worker_lost", message=f"{lost}; gave up after {job.attempts} attempts."
+            )
             report.failed.append(str(job.pk))
             return
         job.status = RenderJob.Status.QUEUED
@@ -63,7 +62,7 @@ def render_jobs_reconcile(
     now = now or timezone.now()
     report = ReconcileReport()
     for job_id in render_jobs_lost(now=now).values_list("pk", flat=True):
-        _recover(job_id, now, report)
+        _recover(job_id, report)
     waiting = list(render_jobs_waiting_too_long(now=now).values_list("pk", flat=True)[:500])
     if waiting:
         if live_job_ids is None:
