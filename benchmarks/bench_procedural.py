@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gpu_worker.colour.analyzer import fidelity_measure  # noqa: E402
-from gpu_worker.colour.convert import hex_to_rgb  # noqa: E402
 from gpu_worker.engines.procedural.render import render_layers  # noqa: E402
 from gpu_worker.spec import (  # noqa: E402
     PaletteColor,
@@ -44,7 +43,9 @@ cv2.setNumThreads(1)
 def _palette() -> tuple[PaletteColor, ...]:
     data = json.loads((ROOT / "catalog" / "data" / "palette.json").read_text(encoding="utf-8"))
     return tuple(
-        PaletteColor(c["code"], tuple(c["lab"]), hex_to_rgb(c["hex"]), c["lightness_spread"])
+        PaletteColor.measured(
+            code=c["code"], lab=c["lab"], hex_code=c["hex"], lightness_spread=c["lightness_spread"]
+        )
         for c in data["colors"]
     )
 

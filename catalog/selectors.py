@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from catalog.models import CatalogImage, Color, ColorRecipe, TileProduct
+from catalog.models import Color, ColorRecipe, TileProduct
 from catalog.recipes import ColorName, Recipe, recipe_parse
 
 
@@ -45,15 +45,3 @@ def recipe_of(*, recipe: ColorRecipe) -> Recipe:
         value=[{"color": c.color.code, "percent": c.percent} for c in recipe.components.all()],
         colors=[ColorName(code=c.color.code) for c in recipe.components.all()],
     )
-
-
-def catalog_image_current(
-    *, product: TileProduct, recipe_canonical: str, view: str, angle: int
-) -> CatalogImage | None:
-    return CatalogImage.objects.filter(
-        product=product,
-        recipe_canonical=recipe_canonical,
-        view=view,
-        angle=angle,
-        is_current=True,
-    ).first()

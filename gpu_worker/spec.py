@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,6 +21,14 @@ MIN_SIZE_PX = 256
 MAX_SIZE_PX = 2048
 
 
+def hex_to_rgb(value: str) -> tuple[int, int, int]:
+    """'#D05042' -> (208, 80, 66)."""
+    text = value.strip().lstrip("#")
+    if len(text) != 6:
+        raise ValueError(f"not a #RRGGBB colour: {value!r}")
+    return (int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16))
+
+
 @dataclass(frozen=True, slots=True)
 class PaletteColor:
     """One stock granule colour as measured (see catalog/data/palette.json)."""
@@ -29,6 +37,19 @@ class PaletteColor:
     lab: tuple[float, float, float]
     rgb: tuple[int, int, int]
     lightness_spread: float
+
+    @classmethod
+    def measured(
+        cls, *, code: str, lab: Sequence[float], hex_code: str, lightness_spread: float
+    ) -> PaletteColor:
+        """From the figures as the palette file, the catalog and job snapshots keep them."""
+        l_star, a_star, b_star = (float(v) for v in lab)
+        return cls(
+            code=code,
+            lab=(l_star, a_star, b_star),
+            rgb=hex_to_rgb(hex_code),
+            lightness_spread=float(lightness_spread),
+        )
 
 
 @dataclass(frozen=True, slots=True)

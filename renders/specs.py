@@ -54,19 +54,11 @@ def recipe_snapshot(recipe: Recipe) -> list[dict[str, Any]]:
     ]
 
 
-def _rgb(hex_code: str) -> tuple[int, int, int]:
-    value = hex_code.lstrip("#")
-    return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
-
-
 def palette_current() -> dict[str, PaletteColor]:
     """The active stock colours as the engines and the analyzer take them."""
     return {
-        c.code: PaletteColor(
-            code=c.code,
-            lab=(c.lab_l, c.lab_a, c.lab_b),
-            rgb=_rgb(c.hex),
-            lightness_spread=c.lightness_spread,
+        c.code: PaletteColor.measured(
+            code=c.code, lab=c.lab, hex_code=c.hex, lightness_spread=c.lightness_spread
         )
         for c in color_list()
     }
@@ -77,10 +69,10 @@ def render_spec_build(*, params: dict[str, Any], snapshot: list[dict[str, Any]])
     product = params["product"]
     palette = palette_current()
     for entry in snapshot:  # the snapshot wins: render what was asked for
-        palette[entry["color"]] = PaletteColor(
+        palette[entry["color"]] = PaletteColor.measured(
             code=entry["color"],
-            lab=tuple(entry["lab"]),  # type: ignore[arg-type]
-            rgb=_rgb(entry["hex"]),
+            lab=entry["lab"],
+            hex_code=entry["hex"],
             lightness_spread=entry["lightness_spread"],
         )
     return RenderSpec(

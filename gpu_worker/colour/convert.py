@@ -90,11 +90,3 @@ def lab_to_srgb8(lab: ArrayLike) -> NDArray[np.uint8]:
     """CIELAB D65 to uint8 sRGB, clipped to the gamut cube."""
     srgb = linear_to_srgb(np.clip(lab_to_linear(lab), 0.0, 1.0))
     return np.clip(np.rint(srgb * 255.0), 0, 255).astype(np.uint8)
-
-
-def hex_to_rgb(value: str) -> tuple[int, int, int]:
-    """'#D05042' -> (208, 80, 66)."""
-    text = value.strip().lstrip("#")
-    if len(text) != 6:
-        raise ValueError(f"not a #RRGGBB colour: {value!r}")
-    return (int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16))

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 from hypothesis import strategies as st
 
-from gpu_worker.colour.convert import hex_to_rgb
 from gpu_worker.spec import PaletteColor, RecipeComponent, RenderSpec, TileGeometry
 
 PALETTE_JSON = Path(__file__).resolve().parents[2] / "catalog" / "data" / "palette.json"
@@ -22,11 +21,11 @@ PALETTE_JSON = Path(__file__).resolve().parents[2] / "catalog" / "data" / "palet
 def palette_load() -> tuple[PaletteColor, ...]:
     data = json.loads(PALETTE_JSON.read_text(encoding="utf-8"))
     return tuple(
-        PaletteColor(
+        PaletteColor.measured(
             code=c["code"],
-            lab=tuple(float(v) for v in c["lab"]),
-            rgb=hex_to_rgb(c["hex"]),
-            lightness_spread=float(c["lightness_spread"]),
+            lab=c["lab"],
+            hex_code=c["hex"],
+            lightness_spread=c["lightness_spread"],
         )
         for c in data["colors"]
     )

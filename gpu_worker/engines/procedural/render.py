@@ -217,11 +217,3 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
         granule_px=mean_out / ss,
         top=top_hard,
     )
-
-
-def granule_count_estimate(spec: RenderSpec) -> int:
-    """Rough number of granules on the tile (for docs and benchmarks)."""
-    view = _view(spec, spec.size)
-    lo, hi = _granule_range_px(spec, view, 1)
-    h, w = view.local_shape
-    return int(h * w / (math.sqrt(3) / 2 * ((lo + hi) / 2) ** 2))
