@@ -20,6 +20,7 @@ run: venv
 	@PY=$(PY) bash scripts/run_stack.sh
 
 test: venv
+	@mkdir -p "$${PLITKA_VAR_DIR:-var}"  # the SQLite test database lives there by default
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest; status=$$?; \

@@ -28,14 +28,15 @@ from machine import cpu_model  # noqa: E402  (beside this script)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gpu_worker.colour.analyzer import fidelity_measure  # noqa: E402
-from gpu_worker.engines.procedural.render import render_layers  # noqa: E402
 from gpu_worker.spec import (  # noqa: E402
     PaletteColor,
     RecipeComponent,
     RenderSpec,
     TileGeometry,
 )
+
+from gpu_worker.colour.measure import fidelity_measure  # noqa: E402
+from gpu_worker.engines.procedural.render import render_layers  # noqa: E402
 
 cv2.setNumThreads(1)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -71,12 +71,32 @@ class ColorAdmin(admin.ModelAdmin):
         return f"{color.lab_l:.1f}, {color.lab_a:.1f}, {color.lab_b:.1f}"
 
 
+# Product actions that other apps contribute (renders adds "render all views"): they
+# register here, so the catalog never imports the apps that build on it.
+ProductAction = Callable[[admin.ModelAdmin, HttpRequest, QuerySet[TileProduct]], Any]
+_product_actions: list[ProductAction] = []
+
+
+def product_action_register(action: ProductAction) -> ProductAction:
+    """Add an admin action (decorated with @admin.action) to the product list."""
+    if action not in _product_actions:
+        _product_actions.append(action)
+    return action
+
+
 @admin.register(TileProduct)
 class TileProductAdmin(admin.ModelAdmin):
     list_display = ["sku", "name", "shape", "size_display", "granule_size", "is_published"]
     list_filter = ["shape", "granule_size", "is_published"]
     search_fields = ["sku", "name"]
     actions = ["publish", "unpublish"]
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        for action in _product_actions:
+            func, name, description = self.get_action(action) or (action, "", "")
+            actions[name] = (func, name, description)
+        return actions
 
     @admin.display(description="W x H x T, mm")
     def size_display(self, product: TileProduct) -> str:
@@ -145,11 +165,7 @@ class ColorRecipeAdmin(admin.ModelAdmin):
     ) -> None:
         if isinstance(formset, RecipeComponentFormSet) and formset.parsed is not None:
             # The service writes components and the canonical form in one place.
-            recipe_update(
-                recipe_row=form.instance,
-                name=form.instance.name,
-                components=formset.parsed.as_list(),
-            )
+            recipe_update(recipe_row=form.instance, name=form.instance.name, recipe=formset.parsed)
             # The admin's change message reads these; the service did the writing.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             return

@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+from catalog.geometry import GRANULE_SIZE_LABELS, SHAPE_LABELS, TileGeometry
+
 
 class Color(models.Model):
     """A stock granule colour with its measured appearance (see data/palette.json)."""
@@ -41,16 +43,6 @@ class Color(models.Model):
 
 
 class TileProduct(models.Model):
-    class Shape(models.TextChoices):
-        SQUARE = "square", "Square"
-        BRICK = "brick", "Brick"
-        PUZZLE = "puzzle", "Puzzle (interlocking edges)"
-
-    class GranuleSize(models.TextChoices):
-        FINE = "fine", "Fine, 1-2 mm"
-        MEDIUM = "medium", "Medium, 2-3 mm"
-        COARSE = "coarse", "Coarse, 3-4 mm"
-
     sku = models.CharField(
         "SKU",
         max_length=32,
@@ -58,7 +50,7 @@ class TileProduct(models.Model):
         validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9\-]*$", "Upper-case letters, digits, dash.")],
     )
     name = models.CharField(max_length=200)
-    shape = models.CharField(max_length=16, choices=Shape.choices)
+    shape = models.CharField(max_length=16, choices=list(SHAPE_LABELS.items()))
     width_mm = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(50), MaxValueValidator(2000)]
     )
@@ -68,7 +60,7 @@ class TileProduct(models.Model):
     thickness_mm = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(5), MaxValueValidator(200)]
     )
-    granule_size = models.CharField(max_length=8, choices=GranuleSize.choices)
+    granule_size = models.CharField(max_length=8, choices=list(GRANULE_SIZE_LABELS.items()))
     is_published = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -84,6 +76,19 @@ class TileProduct(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
+
+    @property
+    def geometry(self) -> TileGeometry:
+        """The product's shape and size as the engines take them."""
+        return TileGeometry.from_dict(
+            {
+                "shape": self.shape,
+                "width_mm": self.width_mm,
+                "height_mm": self.height_mm,
+                "thickness_mm": self.thickness_mm,
+                "granule_size": self.granule_size,
+            }
+        )
 
 
 class ColorRecipe(models.Model):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 
 from catalog.models import Color, ColorRecipe, TileProduct
+from catalog.palette import PaletteColor
 from catalog.recipes import ColorName, Recipe, recipe_parse
 
 
@@ -19,6 +22,24 @@ def color_names() -> list[ColorName]:
         ColorName(code=code, name_en=en, name_ru=ru)
         for code, en, ru in color_list().values_list("code", "name_en", "name_ru")
     ]
+
+
+def palette_current(*, include_inactive: bool = False) -> list[PaletteColor]:
+    """The stock colours as measured today, as the engines and the analyzer take them."""
+    return [
+        PaletteColor.measured(
+            code=c.code, lab=c.lab, hex_code=c.hex, lightness_spread=c.lightness_spread
+        )
+        for c in color_list(include_inactive=include_inactive)
+    ]
+
+
+def palette_snapshot(*, recipe: Recipe) -> dict[str, dict[str, Any]]:
+    """The recipe's colours as measured now, keyed by code: what a render job keeps."""
+    codes = {c.code for c in recipe.components}
+    return {
+        c.code: c.as_snapshot() for c in palette_current(include_inactive=True) if c.code in codes
+    }
 
 
 def recipe_validate(*, value: object) -> Recipe:

@@ -42,10 +42,9 @@ def _components_write(*, recipe_row: ColorRecipe, recipe: Recipe) -> None:
 
 @transaction.atomic
 def recipe_create(
-    *, name: str, components: object, created_by: AbstractBaseUser | None = None
+    *, name: str, recipe: Recipe, created_by: AbstractBaseUser | None = None
 ) -> ColorRecipe:
-    """Validate and store a recipe (raises catalog.recipes.RecipeError on bad components)."""
-    recipe = recipe_validate(value=components)
+    """Store a recipe that the parser has accepted (the caller parsed it, once)."""
     row = ColorRecipe.objects.create(
         name=name.strip(), canonical=recipe.canonical, created_by=created_by
     )
@@ -54,8 +53,8 @@ def recipe_create(
 
 
 @transaction.atomic
-def recipe_update(*, recipe_row: ColorRecipe, name: str, components: object) -> ColorRecipe:
-    recipe = recipe_validate(value=components)
+def recipe_update(*, recipe_row: ColorRecipe, name: str, recipe: Recipe) -> ColorRecipe:
+    """Replace a stored recipe's name and components with a parsed recipe."""
     recipe_row.name = name.strip()
     recipe_row.canonical = recipe.canonical
     recipe_row.save(update_fields=["name", "canonical", "updated_at"])
@@ -192,9 +191,10 @@ def demo_catalog_load() -> dict[str, int]:
         sku = fields.pop("sku")
         TileProduct.objects.update_or_create(sku=sku, defaults=fields)
     for name, components in DEMO_RECIPES:
+        recipe = recipe_validate(value=components)
         existing = ColorRecipe.objects.filter(name=name).first()
         if existing is None:
-            recipe_create(name=name, components=components)
-        elif existing.canonical != recipe_validate(value=components).canonical:
-            recipe_update(recipe_row=existing, name=name, components=components)
+            recipe_create(name=name, recipe=recipe)
+        elif existing.canonical != recipe.canonical:
+            recipe_update(recipe_row=existing, name=name, recipe=recipe)
     return {"products": len(DEMO_PRODUCTS), "recipes": len(DEMO_RECIPES)}

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from gpu_worker.engines.base import Progress, ShouldStop
+from gpu_worker.contract import Progress, RenderSpec, ShouldStop
 from gpu_worker.monitor import DeviceInfo, MonitorSummary, ResourceMonitor, Sample
-from gpu_worker.spec import RenderSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -104,7 +103,6 @@ class _Encoder:
 def render_run(
     *,
     spec: RenderSpec,
-    engine_name: str,
     device: DeviceInfo,
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
@@ -112,7 +110,7 @@ def render_run(
     on_monitor_exit: Callable[[], None] | None = None,
     monitor_interval_s: float = 0.5,
 ) -> RenderOutcome:
-    """Load (or reuse) the engine, render, encode; raises what the engine raises."""
+    """Load (or reuse) the spec's engine, render, encode; raises what the engine raises."""
     from gpu_worker.engines.registry import engine_get
 
     monitor = ResourceMonitor(
@@ -120,6 +118,7 @@ def render_run(
     ).start()
     try:
         started = time.perf_counter()
+        engine_name = spec.params.engine
         cache_hit = engine_name in _loaded_engines
         engine = engine_get(engine_name)
         _loaded_engines.add(engine_name)

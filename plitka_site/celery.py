@@ -10,4 +10,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plitka_site.settings")
 
 app = Celery("plitka")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+# The render tasks live with the rest of the worker side, in renders/worker/.
+app.autodiscover_tasks(["renders.worker"])

@@ -5,24 +5,56 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from catalog.admin import ReadOnlyAdminMixin, TileProductAdmin, mix_strip
-from catalog.models import ColorRecipe, TileProduct
+from catalog.admin import ReadOnlyAdminMixin, mix_strip, product_action_register
+from catalog.models import TileProduct
+from gpu_worker.params import ChoiceParam, RenderParams, render_param_declarations
+from renders.admin_forms import BulkRenderForm
 from renders.errors import RenderRequestError
 from renders.models import RenderJob
-from renders.params import STANDARD_VIEWS
 from renders.plots import timeline_svg
-from renders.services import Requester, render_job_cancel, render_job_submit
+from renders.selectors import render_telemetry_summary
+from renders.services import Requester, render_job_cancel, render_job_resubmit
+from renders.services.bulk import STANDARD_VIEWS, product_render_all_views
 
 
 def recipe_swatch(job: RenderJob) -> str:
-    return mix_strip((e["color"], e["percent"], e["hex"]) for e in job.recipe_snapshot)
+    colours = job.palette_snapshot
+    return mix_strip(
+        (c.code, c.percent, colours.get(c.code, {}).get("hex", "#888888"))
+        for c in job.recipe_rendered.components
+    )
+
+
+def _param_filter(name: str, param: ChoiceParam) -> type[admin.SimpleListFilter]:
+    """A sidebar filter on one choice parameter, read from the job's params JSON."""
+
+    def lookups(self: Any, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(choice, choice) for choice in param.options()]
+
+    def queryset(self: Any, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(**{f"params__{name}": value}) if value else queryset
+
+    attrs = {
+        "title": name,
+        "parameter_name": name,
+        "lookups": lookups,
+        "queryset": queryset,
+    }
+    return type(f"{name.title()}ParamFilter", (admin.SimpleListFilter,), attrs)
+
+
+PARAM_FILTERS = [
+    _param_filter(name, param)
+    for name, param in render_param_declarations()
+    if isinstance(param, ChoiceParam)
+]
 
 
 @admin.register(RenderJob)
@@ -41,11 +73,11 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "client_label",
         "created_at",
     ]
-    list_filter = ["status", "engine", "source", "queue", "view", "product__shape"]
+    list_filter = ["status", *PARAM_FILTERS, "source", "queue", "product__shape"]
     search_fields = [
         "id",
         "product__sku",
-        "recipe_canonical",
+        "params__recipe",
         "render_key",
         "client_label",
         "worker",
@@ -75,15 +107,11 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "recipe",
                     "recipe_canonical",
                     "swatch",
-                    "engine",
+                    "params_table",
+                    "seed_derived",
                     "engine_version",
                     "model_revision",
-                    "view",
-                    "angle",
-                    "size",
-                    "seed",
-                    "quality",
-                    "params_pretty",
+                    "tile_pretty",
                     "render_key",
                 ]
             },
@@ -145,7 +173,16 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="View")
     def view_angle(self, job: RenderJob) -> str:
-        return f"{job.view} {job.angle}°"
+        params = job.render_params
+        return f"{params.view} {params.angle}°"
+
+    @admin.display(description="Engine")
+    def engine(self, job: RenderJob) -> str:
+        return job.render_params.engine
+
+    @admin.display(description="Recipe rendered")
+    def recipe_canonical(self, job: RenderJob) -> str:
+        return job.recipe_canonical
 
     @admin.display(description="Total s")
     def duration(self, job: RenderJob) -> str:
@@ -167,11 +204,25 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @staticmethod
     def _pretty(value: Any) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
+        text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+        return format_html("<pre>{}</pre>", text)
 
-    @admin.display(description="Parameters")
-    def params_pretty(self, job: RenderJob) -> str:
-        return self._pretty(job.params)
+    @admin.display(description="Render parameters")
+    def params_table(self, job: RenderJob) -> str:
+        values = job.render_params.as_dict()
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td><td style='color:#666'>{}</td></tr>",
+            (
+                (name, json.dumps(values[name], ensure_ascii=False), param.describe())
+                for name, param in render_param_declarations()
+            ),
+        )
+        return format_html("<table>{}</table>", rows)
+
+    @admin.display(description="Product geometry as rendered")
+    def tile_pretty(self, job: RenderJob) -> str:
+        return self._pretty(job.params["product"])
 
     @admin.display(description="Colour fidelity")
     def fidelity_pretty(self, job: RenderJob) -> str:
@@ -182,11 +233,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         telemetry = getattr(job, "telemetry", None)
         if telemetry is None:
             return "-"
-        from renders.api.serializers import TelemetrySerializer
-
-        data = dict(TelemetrySerializer(telemetry).data)
-        data.pop("timeline", None)
-        return self._pretty(data)
+        return self._pretty(render_telemetry_summary(telemetry))
 
     @admin.display(description="Resource timeline")
     def timeline_plot(self, job: RenderJob) -> str:
@@ -198,19 +245,12 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         made = 0
         for job in queryset.select_related("product"):
             try:
-                result = render_job_submit(
-                    product_sku=job.product.sku,
-                    recipe=job.recipe_canonical,
+                result = render_job_resubmit(
+                    job=job,
                     requester=Requester.staff(request.user),  # type: ignore[arg-type]
                     queue=RenderJob.Queue.INTERACTIVE,
                     force=True,
-                    view=job.view,
-                    angle=job.angle,
-                    size=job.size,
-                    seed=job.seed,
-                    engine=job.engine,
-                    quality=job.quality,
-                    options=job.options,
+                    follow_catalog=False,
                 )
             except RenderRequestError as exc:
                 messages.error(request, f"{job.pk}: {exc.message}")
@@ -227,54 +267,35 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         messages.success(request, f"Canceled {done} job(s); running ones stop at their next step.")
 
 
-class BulkRenderForm(forms.Form):
-    recipes = forms.ModelMultipleChoiceField(
-        queryset=ColorRecipe.objects.all(), widget=forms.CheckboxSelectMultiple
-    )
-    size = forms.IntegerField(min_value=256, max_value=2048, initial=1024)
-
-
-class TileProductRenderAdmin(TileProductAdmin):
-    """The catalog's product admin plus "render all views", which needs the renders app."""
-
-    actions = [*TileProductAdmin.actions, "render_all_views"]
-
-    @admin.action(description="Render all views for chosen recipes")
-    def render_all_views(
-        self, request: HttpRequest, queryset: QuerySet[TileProduct]
-    ) -> HttpResponse | None:
-        form = BulkRenderForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            made = 0
-            for product in queryset:
-                for recipe in form.cleaned_data["recipes"]:
-                    for view, angle in STANDARD_VIEWS:
-                        result = render_job_submit(
-                            product_sku=product.sku,
-                            recipe=recipe.pk,
-                            requester=Requester.staff(request.user),  # type: ignore[arg-type]
-                            queue=RenderJob.Queue.BATCH,
-                            view=view,
-                            angle=angle,
-                            size=form.cleaned_data["size"],
-                        )
-                        made += int(result.created)
-            messages.success(request, f"Queued {made} render(s) on the batch queue.")
+@product_action_register
+@admin.action(description="Render all views for chosen recipes")
+def render_all_views(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[TileProduct]
+) -> HttpResponse | None:
+    form = BulkRenderForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        try:
+            made = product_render_all_views(
+                products=queryset,
+                recipes=form.cleaned_data["recipes"],
+                params=RenderParams(**form.render_values()),
+                requester=Requester.staff(request.user),  # type: ignore[arg-type]
+            )
+        except RenderRequestError as exc:
+            messages.error(request, exc.message)
             return None
-        return render(
-            request,
-            "admin/renders/bulk_render.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Render all views",
-                "products": queryset,
-                "form": form,
-                "views": STANDARD_VIEWS,
-                "action": "render_all_views",
-                "opts": self.model._meta,
-            },
-        )
-
-
-admin.site.unregister(TileProduct)
-admin.site.register(TileProduct, TileProductRenderAdmin)
+        messages.success(request, f"Queued {made} render(s) on the batch queue.")
+        return None
+    return render(
+        request,
+        "admin/renders/bulk_render.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Render all views",
+            "products": queryset,
+            "form": form,
+            "views": STANDARD_VIEWS,
+            "action": "render_all_views",
+            "opts": modeladmin.model._meta,
+        },
+    )

@@ -6,4 +6,5 @@ class RendersConfig(AppConfig):
     verbose_name = "Renders"
 
     def ready(self) -> None:
-        from renders import signals  # noqa: F401  (connects the worker heartbeat)
+        # Connects the worker heartbeat to Celery's worker_ready/worker_shutdown signals.
+        from renders.worker import heartbeat  # noqa: F401

@@ -1,4 +1,8 @@
-"""Why a render request or action was refused, with the HTTP status that says so."""
+"""Why a render request or action was refused: domain errors, no HTTP here.
+
+Each carries a stable `code` and a message that names the problem; `fields` maps each bad
+input to what is wrong with it. The API layer (renders/api/errors.py) picks the status.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ from collections.abc import Mapping
 
 
 class RenderRequestError(Exception):
-    http_status = 400
+    """The request cannot be rendered as asked (bad product, recipe or parameter)."""
+
     code = "invalid"
 
     def __init__(self, message: str, *, fields: Mapping[str, object] | None = None) -> None:
@@ -16,15 +21,18 @@ class RenderRequestError(Exception):
 
 
 class QuotaExceeded(RenderRequestError):
-    http_status = 429
+    """The client's daily quota of new renders is used up."""
+
     code = "quota_exceeded"
 
 
 class IdempotencyMismatch(RenderRequestError):
-    http_status = 422
+    """An Idempotency-Key came back with a different request body."""
+
     code = "idempotency_key_reused"
 
 
 class JobConflict(RenderRequestError):
-    http_status = 409
+    """The job is not in a state that allows the action (e.g. cancel a finished job)."""
+
     code = "conflict"

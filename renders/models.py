@@ -8,6 +8,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from catalog.geometry import TileGeometry
+from catalog.recipes import ColorName, Recipe, recipe_parse
+from gpu_worker.params import RenderParams
+
 
 class RenderJob(models.Model):
     class Status(models.TextChoices):
@@ -41,18 +45,23 @@ class RenderJob(models.Model):
         related_name="+",
         help_text="The named recipe asked for, if any; the snapshot is what was rendered.",
     )
-    recipe_canonical = models.CharField(max_length=200, db_index=True)
-    recipe_snapshot = models.JSONField(help_text="Components with each colour's measured data.")
-    engine = models.CharField(max_length=32)
+    # The request, normalised, is kept once: `params` holds the product's geometry and the
+    # recipe as they were asked for, and every render parameter (gpu_worker.params).
+    params = models.JSONField(
+        help_text="The normalised request as hashed into render_key: product geometry, "
+        "recipe and render parameters."
+    )
+    palette_snapshot = models.JSONField(
+        default=dict,
+        help_text="The measured colours of the recipe's granules when it was asked for: "
+        "what the render uses, whatever the palette says later.",
+    )
+    seed_derived = models.BooleanField(
+        default=False,
+        help_text="The caller gave no seed: it was derived from the product and the recipe.",
+    )
     engine_version = models.CharField(max_length=32)
     model_revision = models.CharField(max_length=128, blank=True)
-    view = models.CharField(max_length=16)
-    angle = models.PositiveSmallIntegerField()
-    size = models.PositiveSmallIntegerField()
-    seed = models.PositiveBigIntegerField()
-    quality = models.CharField(max_length=16, default="standard")
-    options = models.JSONField(default=dict, blank=True)
-    params = models.JSONField(help_text="All normalised parameters, as hashed into render_key.")
     render_key = models.CharField(max_length=64, db_index=True)
 
     status = models.CharField(
@@ -103,11 +112,33 @@ class RenderJob(models.Model):
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
 
     def __str__(self) -> str:
-        return f"{self.recipe_canonical} {self.view} {self.angle}° [{self.status}]"
+        params = self.render_params
+        return f"{self.recipe_canonical} {params.view} {params.angle}° [{self.status}]"
 
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
+
+    @property
+    def render_params(self) -> RenderParams:
+        """The render parameters this job was asked for (seed resolved)."""
+        return RenderParams.from_normalised(self.params)
+
+    @property
+    def recipe_canonical(self) -> str:
+        """The recipe rendered, canonical string form (e.g. `BLACK:40,RED:60`)."""
+        return str(self.params["recipe"])
+
+    @property
+    def recipe_rendered(self) -> Recipe:
+        """The recipe rendered as the parser's value (it was validated at submit)."""
+        codes = [ColorName(code=code) for code in self.palette_snapshot]
+        return recipe_parse(value=self.recipe_canonical, colors=codes)
+
+    @property
+    def tile(self) -> TileGeometry:
+        """The product's geometry as it was when the job was asked for."""
+        return TileGeometry.from_dict(self.params["product"])
 
 
 class RenderTelemetry(models.Model):
@@ -149,7 +180,7 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=200)
     request_hash = models.CharField(max_length=64)
     job = models.ForeignKey(RenderJob, on_delete=models.CASCADE, related_name="+")
-    response_status = models.PositiveSmallIntegerField()
+    created = models.BooleanField(help_text="Whether the first request made the job.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

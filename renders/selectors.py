@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from renders.models import RenderJob, Worker
+from renders.models import RenderJob, RenderTelemetry, Worker
 
 
 def render_job_list(*, client_id: str | None = None) -> QuerySet[RenderJob]:
@@ -50,3 +52,14 @@ def render_jobs_waiting_too_long(*, now: timezone.datetime) -> QuerySet[RenderJo
 
 def worker_list() -> QuerySet[Worker]:
     return Worker.objects.select_related("current_job")
+
+
+def render_telemetry_summary(telemetry: RenderTelemetry) -> dict[str, Any]:
+    """A job's telemetry as plain values, without the sample timeline (for people)."""
+    return model_to_dict(telemetry, exclude=["id", "job", "timeline"])
+
+
+def render_timings(telemetry: RenderTelemetry) -> dict[str, float | None]:
+    """Seconds per phase of one render, keyed by phase."""
+    phases = ("load", "inference", "postprocess", "store", "total", "engine_render")
+    return {phase: getattr(telemetry, f"{phase}_s") for phase in phases}

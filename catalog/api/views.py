@@ -66,7 +66,7 @@ class RecipeViewSet(
         user = request.user if request.user.is_authenticated else None
         recipe = recipe_create(
             name=payload.validated_data["name"],
-            components=payload.validated_data["components"].as_list(),
+            recipe=payload.validated_data["components"],
             created_by=user,
         )
         recipe = recipe_list().get(pk=recipe.pk)

@@ -1,6 +1,7 @@
 """Render engines behind one Protocol; see base.py and registry.py."""
 
-from .base import Engine, RenderCanceled, RenderResult, UnknownEngine
+from gpu_worker.contract import Engine, RenderCanceled, RenderResult, UnknownEngine
+
 from .registry import engine_get, engine_names, engine_version
 
 __all__ = [

@@ -6,7 +6,7 @@ import importlib
 from dataclasses import dataclass
 from functools import cache
 
-from .base import Engine, UnknownEngine
+from gpu_worker.contract import Engine, UnknownEngine
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,23 +7,27 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gpu_worker.params import RenderParams, render_param_declarations
+from renders.api.params import render_param_fields
 from renders.models import RenderJob, RenderTelemetry, Worker
 
 
 class RenderSubmitSerializer(serializers.Serializer):
-    product = serializers.CharField(help_text="Product SKU, e.g. SQ-500-30")
+    """Product and recipe, plus one field per render parameter (see gpu_worker.params)."""
+
+    product = serializers.CharField(max_length=32, help_text="Product SKU, e.g. SQ-500-30")
     recipe = serializers.JSONField(
         help_text="A recipe id, a list of {color, percent}, or 'RED:60,BLACK:40'"
     )
-    view = serializers.CharField(required=False, default="top", help_text="top | perspective")
-    angle = serializers.IntegerField(required=False, default=0, help_text="0..359 degrees")
-    size = serializers.IntegerField(required=False, default=1024, help_text="256..2048 px")
-    engine = serializers.CharField(required=False, default="procedural")
-    seed = serializers.IntegerField(
-        required=False, allow_null=True, default=None, help_text="Omit to share renders (dedup)"
-    )
-    quality = serializers.CharField(required=False, default="standard")
-    options = serializers.JSONField(required=False, default=dict)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {**super().get_fields(), **render_param_fields()}
+
+    def render_params(self) -> RenderParams:
+        """The parsed parameters; those left out or null take their defaults."""
+        names = {name for name, _ in render_param_declarations()}
+        values = {k: v for k, v in self.validated_data.items() if k in names and v is not None}
+        return RenderParams(**values)
 
 
 class TelemetrySerializer(serializers.ModelSerializer):
@@ -42,6 +46,9 @@ def _url(request: Any, field: Any) -> str | None:
 class RenderJobSerializer(serializers.ModelSerializer):
     product = serializers.CharField(source="product.sku")
     recipe = serializers.SerializerMethodField()
+    recipe_canonical = serializers.CharField(read_only=True)
+    params = serializers.SerializerMethodField()
+    engine = serializers.CharField(source="render_params.engine", read_only=True)
     result = serializers.SerializerMethodField()
     telemetry = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
@@ -84,7 +91,17 @@ class RenderJobSerializer(serializers.ModelSerializer):
         }
     )
     def get_recipe(self, job: RenderJob) -> list[dict[str, Any]]:
-        return [{"color": e["color"], "percent": e["percent"]} for e in job.recipe_snapshot]
+        return job.recipe_rendered.as_list()
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "description": "The normalised request: product geometry, canonical recipe and "
+            "every render parameter (defaults included, seed resolved).",
+        }
+    )
+    def get_params(self, job: RenderJob) -> dict[str, Any]:
+        return {**job.params, **job.render_params.as_dict()}
 
     @extend_schema_field(
         {

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from plitka_site.api.permissions import IsStaff, caller_is_staff
 from renders.api.filters import RenderJobFilter
 from renders.api.serializers import RenderJobSerializer, RenderSubmitSerializer, WorkerSerializer
-from renders.errors import RenderRequestError
+from renders.errors import IdempotencyMismatch, JobConflict, QuotaExceeded, RenderRequestError
 from renders.models import RenderJob, Worker
 from renders.selectors import render_job_list, worker_list
 from renders.services import Requester, render_job_cancel, render_job_submit
@@ -25,12 +25,20 @@ from renders.services import Requester, render_job_cancel, render_job_submit
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
+# The HTTP answer to each domain refusal; anything else a service refuses is a 400.
+REFUSAL_STATUS: dict[type[RenderRequestError], int] = {
+    QuotaExceeded: status.HTTP_429_TOO_MANY_REQUESTS,
+    IdempotencyMismatch: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    JobConflict: status.HTTP_409_CONFLICT,
+}
+
+
 class RenderRequestRefused(APIException):
-    """Carries a service's refusal into the error envelope with its own status and code."""
+    """Carries a service's refusal into the error envelope with its status and code."""
 
     def __init__(self, error: RenderRequestError) -> None:
         super().__init__(detail=error.message, code=error.code)
-        self.status_code = error.http_status
+        self.status_code = REFUSAL_STATUS.get(type(error), status.HTTP_400_BAD_REQUEST)
         self.fields = error.fields
 
 
@@ -72,23 +80,23 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         payload = RenderSubmitSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        values = dict(payload.validated_data)
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip() or None
         try:
             result = render_job_submit(
-                product_sku=values.pop("product"),
-                recipe=values.pop("recipe"),
+                product_sku=payload.validated_data["product"],
+                recipe=payload.validated_data["recipe"],
+                params=payload.render_params(),
                 requester=requester_of(request),
                 idempotency_key=key[:200] if key else None,
                 fingerprint=fingerprint_of(request.data),
-                **values,
             )
         except RenderRequestError as exc:
             raise RenderRequestRefused(exc) from exc
         job = render_job_list().get(pk=result.job.pk)
         body = RenderJobSerializer(job, context=self.get_serializer_context()).data
         headers = {"Location": request.build_absolute_uri(f"{job.pk}/")}
-        return Response(body, status=result.http_status, headers=headers)
+        answer = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(body, status=answer, headers=headers)
 
     @extend_schema(request=None, responses={200: RenderJobSerializer})
     @action(detail=True, methods=["post"])

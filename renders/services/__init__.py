@@ -2,11 +2,15 @@
 
 from renders.services.cancel import render_job_cancel
 from renders.services.dispatch import render_job_dispatch
-from renders.services.execute import render_job_execute
 from renders.services.reconcile import render_jobs_reconcile
 from renders.services.retention import render_history_prune
 from renders.services.stale import catalog_rerender_stale
-from renders.services.submit import Requester, SubmitResult, render_job_submit
+from renders.services.submit import (
+    Requester,
+    SubmitResult,
+    render_job_resubmit,
+    render_job_submit,
+)
 
 __all__ = [
     "Requester",
@@ -15,7 +19,7 @@ __all__ = [
     "render_history_prune",
     "render_job_cancel",
     "render_job_dispatch",
-    "render_job_execute",
+    "render_job_resubmit",
     "render_job_submit",
     "render_jobs_reconcile",
 ]

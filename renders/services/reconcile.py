@@ -66,7 +66,7 @@ def render_jobs_reconcile(
     waiting = list(render_jobs_waiting_too_long(now=now).values_list("pk", flat=True)[:500])
     if waiting:
         if live_job_ids is None:
-            from renders.broker import live_job_ids as read_live
+            from renders.worker.broker import live_job_ids as read_live
 
             live_job_ids = read_live()
         for job_id in waiting:

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from catalog.models import CatalogImage
-from catalog.recipes import Component, Recipe, RecipeError
-from catalog.selectors import recipe_of
-from gpu_worker.engines.registry import engine_version
 from renders.errors import RenderRequestError
 from renders.models import RenderJob
-from renders.params import ParamError, render_key_compute, seed_derive
-from renders.services.submit import Requester, render_job_submit
-from renders.specs import render_params_for
+from renders.services.submit import Requester, render_job_resubmit
 
 logger = logging.getLogger(__name__)
 
@@ -25,42 +19,13 @@ SCHEDULER = Requester(
 )
 
 
-def _rendered_recipe(job: RenderJob) -> Recipe:
-    """The recipe the job rendered (validated when it was submitted)."""
-    return Recipe(
-        components=tuple(
-            Component(code=e["color"], percent=e["percent"]) for e in job.recipe_snapshot
-        )
-    )
-
-
-def _today(job: RenderJob) -> tuple[str, dict[str, Any]]:
-    """The render_key this job's image would get today, and the submit arguments for it."""
-    rendered = _rendered_recipe(job)
-    recipe = recipe_of(recipe=job.recipe) if job.recipe else rendered
-    # A seed the caller chose stays; a derived one follows the product and recipe.
-    derived_before = seed_derive(sku=job.params["product"]["sku"], recipe=rendered)
-    seed = (
-        seed_derive(sku=job.product.sku, recipe=recipe) if job.seed == derived_before else job.seed
-    )
-    values: dict[str, Any] = {
-        "view": job.view,
-        "angle": job.angle,
-        "size": job.size,
-        "seed": seed,
-        "engine": job.engine,
-        "quality": job.quality,
-        "options": job.options,
-    }
-    params = render_params_for(product=job.product, recipe=recipe, **values)
-    key = render_key_compute(
-        params=params, engine_version=engine_version(job.engine), model_revision=None
-    )
-    return key, {"recipe": job.recipe_id or recipe.canonical, **values}
-
-
 def catalog_rerender_stale(*, limit: int) -> list[str]:
-    """Submit batch re-renders of current images whose render_key is outdated (at most `limit`)."""
+    """Re-render current images whose render_key is outdated (at most `limit` new jobs).
+
+    Each image's job is asked for again as today's catalog would ask for it (its product,
+    its named recipe as it is now, the same parameters): when nothing changed, submit's
+    dedup answers with the job that made the image and nothing new is queued.
+    """
     submitted: list[str] = []
     images = CatalogImage.objects.filter(is_current=True, render_job_id__isnull=False)
     jobs = RenderJob.objects.select_related("product", "recipe")
@@ -71,21 +36,15 @@ def catalog_rerender_stale(*, limit: int) -> list[str]:
         if job is None:
             continue
         try:
-            key, arguments = _today(job)
-        except (RecipeError, ParamError, LookupError) as exc:
-            logger.warning("cannot re-render catalog image %s: %s", image.pk, exc)
-            continue
-        if key == image.render_key:
-            continue
-        try:
-            result = render_job_submit(
-                product_sku=job.product.sku,
+            result = render_job_resubmit(
+                job=job,
                 requester=SCHEDULER,
                 queue=RenderJob.Queue.BATCH,
-                **arguments,
+                force=False,
+                follow_catalog=True,
             )
         except RenderRequestError as exc:
-            logger.warning("re-render of catalog image %s refused: %s", image.pk, exc.message)
+            logger.warning("cannot re-render catalog image %s: %s", image.pk, exc.message)
             continue
         if result.created:
             submitted.append(str(result.job.pk))

@@ -1,9 +1,9 @@
-"""Submitting a render: validate once, dedup by render_key, enqueue after commit."""
+"""Submitting a render: resolve the request once, dedup by render_key, enqueue after commit."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -14,14 +14,20 @@ from django.utils import timezone
 
 from catalog.models import ColorRecipe, TileProduct
 from catalog.recipes import Recipe, RecipeError
-from catalog.selectors import product_get, recipe_of, recipe_validate
+from catalog.selectors import (
+    palette_snapshot,
+    product_get,
+    recipe_list,
+    recipe_of,
+    recipe_validate,
+)
 from gpu_worker.engines.registry import engine_version
+from gpu_worker.params import RenderParams
 from renders.errors import IdempotencyMismatch, QuotaExceeded, RenderRequestError
 from renders.models import IdempotencyRecord, RenderJob
-from renders.params import ParamError, RenderParams, render_key_compute
+from renders.render_key import render_key_compute, render_request_normalise, seed_derive
 from renders.selectors import render_job_active_or_done, render_jobs_created_today
 from renders.services.dispatch import render_job_dispatch
-from renders.specs import recipe_snapshot, render_params_for
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +58,7 @@ class Requester:
 @dataclass(frozen=True, slots=True)
 class SubmitResult:
     job: RenderJob
-    created: bool
-    http_status: int
+    created: bool  # False: an identical render was already done or under way
 
 
 def _recipe_resolve(value: object) -> tuple[Recipe, ColorRecipe | None]:
@@ -61,7 +66,7 @@ def _recipe_resolve(value: object) -> tuple[Recipe, ColorRecipe | None]:
     if (isinstance(value, int) and not isinstance(value, bool)) or (
         isinstance(value, str) and value.strip().isdigit()
     ):
-        stored = ColorRecipe.objects.filter(pk=int(value)).first()  # type: ignore[arg-type]
+        stored = recipe_list().filter(pk=int(value)).first()
         if stored is None:
             raise RenderRequestError(
                 f"there is no recipe with id {value}", fields={"recipe": [f"no recipe {value}"]}
@@ -73,46 +78,64 @@ def _recipe_resolve(value: object) -> tuple[Recipe, ColorRecipe | None]:
         raise RenderRequestError("recipe: " + exc.message, fields={"recipe": exc.problems}) from exc
 
 
-def render_params_resolve(
-    *, product_sku: str, recipe: object, requester: Requester, **values: Any
-) -> tuple[TileProduct, ColorRecipe | None, RenderParams]:
+def _engine_check(engine: str) -> None:
+    if engine not in settings.RENDER_ENGINES_ENABLED:
+        message = f"engine {engine!r} is not enabled on this site"
+        raise RenderRequestError(f"engine: {message}", fields={"engine": [message]})
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One render request, resolved: what the job row will say."""
+
+    product: TileProduct
+    stored_recipe: ColorRecipe | None
+    recipe: Recipe
+    params: RenderParams  # the seed resolved
+    seed_derived: bool
+    normalised: dict[str, Any]
+    render_key: str
+
+
+def _request_resolve(
+    *, product_sku: str, recipe: object, params: RenderParams, requester: Requester
+) -> _Request:
     product = product_get(sku=str(product_sku), include_unpublished=requester.sees_unpublished)
     if product is None:
         message = f"there is no product with SKU {product_sku!r}"
         raise RenderRequestError(message, fields={"product": [message]})
     parsed, stored = _recipe_resolve(recipe)
-    try:
-        params = render_params_for(product=product, recipe=parsed, **values)
-    except ParamError as exc:
-        raise RenderRequestError(str(exc), fields={k: [v] for k, v in exc.fields.items()}) from exc
-    return product, stored, params
-
-
-def _job_create(
-    *,
-    product: TileProduct,
-    stored_recipe: ColorRecipe | None,
-    params: RenderParams,
-    render_key: str,
-    queue: str,
-    requester: Requester,
-) -> RenderJob:
-    return RenderJob.objects.create(
+    _engine_check(params.engine)
+    seed_derived = params.seed is None
+    if params.seed is None:
+        params = replace(params, seed=seed_derive(sku=product.sku, recipe=parsed))
+    normalised = render_request_normalise(
+        sku=product.sku, tile=product.geometry, recipe=parsed, params=params
+    )
+    key = render_key_compute(
+        normalised=normalised, engine_version=engine_version(params.engine), model_revision=None
+    )
+    return _Request(
         product=product,
-        recipe=stored_recipe,
-        recipe_canonical=params.recipe.canonical,
-        recipe_snapshot=recipe_snapshot(params.recipe),
-        engine=params.engine,
-        engine_version=engine_version(params.engine),
+        stored_recipe=stored,
+        recipe=parsed,
+        params=params,
+        seed_derived=seed_derived,
+        normalised=normalised,
+        render_key=key,
+    )
+
+
+def _job_create(*, request: _Request, queue: str, requester: Requester) -> RenderJob:
+    return RenderJob.objects.create(
+        product=request.product,
+        recipe=request.stored_recipe,
+        params=request.normalised,
+        palette_snapshot=palette_snapshot(recipe=request.recipe),
+        seed_derived=request.seed_derived,
+        engine_version=engine_version(request.params.engine),
         model_revision="",
-        view=params.view,
-        angle=params.angle,
-        size=params.size,
-        seed=params.seed,
-        quality=params.quality,
-        options=dict(params.options),
-        params=params.as_dict(),
-        render_key=render_key,
+        render_key=request.render_key,
         queue=queue,
         source=requester.source,
         requested_by=requester.user,
@@ -134,24 +157,28 @@ def _idempotent_replay(*, requester: Requester, key: str, fingerprint: str) -> S
             "last 24 h; use a new key for a new request",
             fields={"Idempotency-Key": ["reused with a different body"]},
         )
-    return SubmitResult(job=record.job, created=False, http_status=record.response_status)
+    return SubmitResult(job=record.job, created=record.created)
 
 
 def render_job_submit(
     *,
     product_sku: str,
     recipe: object,
+    params: RenderParams,
     requester: Requester,
     queue: str = RenderJob.Queue.INTERACTIVE,
     idempotency_key: str | None = None,
     fingerprint: str = "",
     force: bool = False,
-    **values: Any,
+    dispatch: bool = True,
 ) -> SubmitResult:
-    """Return the job that renders this request: an existing one (200) or a new one (201).
+    """The job that renders this request: an existing identical one, or a new one.
 
-    `values` are the render parameters (view, angle, size, engine, seed, quality, options).
-    With `force`, a new job is made even if an identical render already succeeded.
+    `recipe` is a stored recipe's id or a recipe in list or string form (parsed here, the
+    one time in this request). A `params.seed` of None is derived from the product and
+    recipe, so identical requests share one render. With `force`, a new job is made even
+    if an identical render already succeeded. Without `dispatch` the caller runs the job
+    itself (the CLI); the reconciler still sends it if the caller never does.
     """
     if idempotency_key:
         replay = _idempotent_replay(
@@ -159,22 +186,12 @@ def render_job_submit(
         )
         if replay is not None:
             return replay
-    product, stored_recipe, params = render_params_resolve(
-        product_sku=product_sku, recipe=recipe, requester=requester, **values
+    request = _request_resolve(
+        product_sku=product_sku, recipe=recipe, params=params, requester=requester
     )
-    render_key = render_key_compute(
-        params=params, engine_version=engine_version(params.engine), model_revision=None
-    )
-
     with transaction.atomic():
         result = _job_find_or_create(
-            product=product,
-            stored_recipe=stored_recipe,
-            params=params,
-            render_key=render_key,
-            queue=queue,
-            requester=requester,
-            force=force,
+            request=request, queue=queue, requester=requester, force=force, dispatch=dispatch
         )
         if idempotency_key:
             result = _idempotency_record(
@@ -183,19 +200,41 @@ def render_job_submit(
     return result
 
 
-def _job_find_or_create(
+def render_job_resubmit(
     *,
-    product: TileProduct,
-    stored_recipe: ColorRecipe | None,
-    params: RenderParams,
-    render_key: str,
-    queue: str,
+    job: RenderJob,
     requester: Requester,
+    queue: str,
     force: bool,
+    follow_catalog: bool,
 ) -> SubmitResult:
-    existing = render_job_active_or_done(render_key=render_key)
+    """Ask again for what `job` was asked for, through the same submit as everyone else.
+
+    A derived seed is derived again, a chosen one kept. With `follow_catalog` the named
+    recipe is read as it is today (the stale sweep); otherwise the recipe the job rendered.
+    """
+    params = job.render_params
+    if job.seed_derived:
+        params = replace(params, seed=None)
+    recipe: object = job.recipe_canonical
+    if follow_catalog and job.recipe_id is not None:
+        recipe = job.recipe_id
+    return render_job_submit(
+        product_sku=job.product.sku,
+        recipe=recipe,
+        params=params,
+        requester=requester,
+        queue=queue,
+        force=force,
+    )
+
+
+def _job_find_or_create(
+    *, request: _Request, queue: str, requester: Requester, force: bool, dispatch: bool
+) -> SubmitResult:
+    existing = render_job_active_or_done(render_key=request.render_key)
     if existing is not None and (not force or not existing.is_terminal):
-        return SubmitResult(job=existing, created=False, http_status=200)
+        return SubmitResult(job=existing, created=False)
     quota = requester.render_quota_per_day
     if quota is not None and render_jobs_created_today(client_id=requester.client_id) >= quota:
         raise QuotaExceeded(
@@ -204,21 +243,17 @@ def _job_find_or_create(
         )
     try:
         with transaction.atomic():  # a savepoint: the constraint may refuse a twin
-            job = _job_create(
-                product=product,
-                stored_recipe=stored_recipe,
-                params=params,
-                render_key=render_key,
-                queue=queue,
-                requester=requester,
-            )
+            job = _job_create(request=request, queue=queue, requester=requester)
     except IntegrityError:
-        twin = RenderJob.objects.filter(render_key=render_key, status__in=RenderJob.ACTIVE).first()
+        twin = RenderJob.objects.filter(
+            render_key=request.render_key, status__in=RenderJob.ACTIVE
+        ).first()
         if twin is None:
             raise
-        return SubmitResult(job=twin, created=False, http_status=200)
-    transaction.on_commit(lambda: render_job_dispatch(job_id=job.pk))
-    return SubmitResult(job=job, created=True, http_status=201)
+        return SubmitResult(job=twin, created=False)
+    if dispatch:
+        transaction.on_commit(lambda: render_job_dispatch(job_id=job.pk))
+    return SubmitResult(job=job, created=True)
 
 
 def _idempotency_record(
@@ -231,7 +266,7 @@ def _idempotency_record(
                 key=key,
                 request_hash=fingerprint,
                 job=result.job,
-                response_status=result.http_status,
+                created=result.created,
             )
     except IntegrityError:
         # The same key raced us; whatever it recorded is the answer.

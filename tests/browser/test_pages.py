@@ -7,7 +7,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from renders.services import Requester, render_job_execute, render_job_submit
+from gpu_worker.params import RenderParams
+from renders.services import Requester, render_job_submit
+from renders.worker.execute import render_job_execute
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,9 +46,7 @@ def test_admin_render_detail_shows_the_picture_and_the_resource_chart(
         product_sku="PZ-500-30",
         recipe="RED:60,BLACK:40",
         requester=requester,
-        size=512,
-        view="perspective",
-        angle=30,
+        params=RenderParams(size=512, view="perspective", angle=30),
     ).job
     assert render_job_execute(job_id=job.pk, worker_name="w1") == "succeeded"
 

@@ -68,9 +68,10 @@ def test_admin_shows_the_same_messages_as_the_api(
 
 
 def test_editing_components_updates_the_canonical_form(admin_client):
+    from catalog.selectors import recipe_validate
     from catalog.services import recipe_create
 
-    recipe = recipe_create(name="Two", components="RED:50,BLACK:50")
+    recipe = recipe_create(name="Two", recipe=recipe_validate(value="RED:50,BLACK:50"))
     components = list(recipe.components.all())
     data = recipe_form("Two", [], total_forms=len(components))
     data["components-INITIAL_FORMS"] = str(len(components))

@@ -13,7 +13,11 @@ from pathlib import Path
 import numpy as np
 from hypothesis import strategies as st
 
-from gpu_worker.spec import PaletteColor, RecipeComponent, RenderSpec, TileGeometry
+from catalog.geometry import GranuleSize, Shape, TileGeometry
+from catalog.palette import PaletteColor
+from catalog.recipes import Component, Recipe
+from gpu_worker.contract import RenderSpec
+from gpu_worker.params import RenderParams
 
 PALETTE_JSON = Path(__file__).resolve().parents[2] / "catalog" / "data" / "palette.json"
 
@@ -37,29 +41,30 @@ PALETTE = palette_load()
 def make_spec(
     recipe: dict[str, int],
     *,
-    shape: str = "square",
+    shape: Shape = "square",
     view: str = "top",
     angle: int = 0,
     size: int = 256,
     seed: int = 0,
-    granule: str = "medium",
-    width_mm: float = 500.0,
-    height_mm: float = 500.0,
+    granule: GranuleSize = "medium",
+    width_mm: int = 500,
+    height_mm: int = 500,
+    quality: str = "standard",
 ) -> RenderSpec:
+    components = sorted(
+        (Component(code=c, percent=p) for c, p in recipe.items()), key=lambda c: c.code
+    )
     return RenderSpec(
         tile=TileGeometry(
-            shape=shape,  # type: ignore[arg-type]
+            shape=shape,
             width_mm=width_mm,
             height_mm=height_mm,
-            thickness_mm=30.0,
-            granule=granule,  # type: ignore[arg-type]
+            thickness_mm=30,
+            granule_size=granule,
         ),
-        recipe=tuple(RecipeComponent(code=c, percent=p) for c, p in recipe.items()),
+        recipe=Recipe(components=tuple(components)),
         palette=PALETTE,
-        view=view,  # type: ignore[arg-type]
-        angle=angle,
-        size=size,
-        seed=seed,
+        params=RenderParams(view=view, angle=angle, size=size, seed=seed, quality=quality),
     )
 
 
@@ -84,6 +89,6 @@ def spec_from(percents, seed, shape, view, angle, granule, size=256):
         seed=seed,
         granule=granule,
         size=size,
-        width_mm=200.0 if shape == "brick" else 500.0,
-        height_mm=100.0 if shape == "brick" else 500.0,
+        width_mm=200 if shape == "brick" else 500,
+        height_mm=100 if shape == "brick" else 500,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from _gw_support import PALETTE
 
-from gpu_worker.spec import PaletteColor
+from catalog.palette import PaletteColor
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from _gw_support import PALETTE, make_spec, recipes, spec_from
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpu_worker.colour.analyzer import Fidelity, fidelity_measure
+from gpu_worker.colour.measure import Fidelity, fidelity_measure
 from gpu_worker.engines.procedural.render import render_layers
 
 # Recipes of clearly different colours. Look-alike pairs (BLACK/DKGRAY, GRAY/LTGRAY,
@@ -35,7 +35,7 @@ CASES = [
 def _render(recipe, kw):
     kw = {"size": 512, **kw}
     if kw.get("shape") == "brick":
-        kw.update(width_mm=200.0, height_mm=100.0)
+        kw.update(width_mm=200, height_mm=100)
     spec = make_spec(recipe, **kw)
     return spec, render_layers(spec).image
 
@@ -58,7 +58,7 @@ def photo_like(img: np.ndarray, seed: int = 0) -> np.ndarray:
 
 def test_fidelity_dict_keys():
     spec, img = _render({"RED": 100}, {"size": 256})
-    f = fidelity_measure(image=img, palette=PALETTE, recipe=spec.recipe)
+    f = fidelity_measure(image=img, palette=PALETTE, recipe=spec.recipe.components)
     assert isinstance(f, Fidelity)
     assert set(f.to_dict()) == {"shares", "max_share_error_pp", "delta_e00", "tile_fraction"}
     assert f.shares == {"RED": 100.0} and f.max_share_error_pp == 0.0
@@ -78,7 +78,7 @@ def test_blank_picture_has_no_tile():
 @pytest.mark.parametrize(("recipe", "kw"), CASES[:4])
 def test_round_trip_clean(recipe, kw):
     spec, img = _render(recipe, kw)
-    f = fidelity_measure(image=img, palette=PALETTE, recipe=spec.recipe)
+    f = fidelity_measure(image=img, palette=PALETTE, recipe=spec.recipe.components)
     assert f.max_share_error_pp <= 3.0, f
     assert max(f.delta_e00.values()) <= 2.0, f
 
@@ -115,12 +115,14 @@ SPECS = st.builds(
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(SPECS)
 def test_round_trip_bounds(spec):
-    f = fidelity_measure(image=render_layers(spec).image, palette=PALETTE, recipe=spec.recipe)
-    assert set(f.shares) == {c.code for c in spec.recipe}
-    limit = 3.0 if spec.view == "top" else 16.0
-    assert f.max_share_error_pp <= limit, (spec.view, spec.size, spec.recipe, f)
+    f = fidelity_measure(
+        image=render_layers(spec).image, palette=PALETTE, recipe=spec.recipe.components
+    )
+    assert set(f.shares) == {c.code for c in spec.recipe.components}
+    limit = 3.0 if spec.params.view == "top" else 16.0
+    assert f.max_share_error_pp <= limit, (spec.params.view, spec.params.size, spec.recipe, f)
     # Every colour of 10 % or more is found and measured true to its palette value.
-    for c in spec.recipe:
+    for c in spec.recipe.components:
         if c.percent >= 10:
             assert f.delta_e00[c.code] <= 3.0, (c, f)
 
@@ -133,7 +135,7 @@ def engine_fidelity(spec) -> Fidelity:
 
 
 def meets_target(spec, f: Fidelity) -> bool:
-    measured_all = set(f.delta_e00) == {c.code for c in spec.recipe}
+    measured_all = set(f.delta_e00) == {c.code for c in spec.recipe.components}
     return measured_all and f.max_share_error_pp <= 1.0 and max(f.delta_e00.values()) <= 2.0
 
 
@@ -143,10 +145,10 @@ def meets_target(spec, f: Fidelity) -> bool:
 # 2.2 pp), a close pair of greens (DKGREEN/EMERALD on a 1024 px perspective, 2.1 pp), and
 # BROWN at ΔE 2.01 in a seven-colour 256 px perspective brick.
 @settings(max_examples=25, deadline=None, derandomize=True)
-@given(SPECS.filter(lambda s: s.view == "top"))
+@given(SPECS.filter(lambda s: s.params.view == "top"))
 def test_engine_fidelity_meets_the_target_in_top_views(spec):
     f = engine_fidelity(spec)
-    assert meets_target(spec, f), (spec.recipe, spec.size, spec.tile.shape, f)
+    assert meets_target(spec, f), (spec.recipe, spec.params.size, spec.tile.shape, f)
 
 
 def test_engine_fidelity_meets_the_target_on_a_random_sample_of_every_view():
@@ -168,7 +170,7 @@ def test_engine_fidelity_meets_the_target_on_a_random_sample_of_every_view():
         )
         f = engine_fidelity(spec)
         if not meets_target(spec, f):
-            misses.append((spec.view, spec.tile.shape, spec.size, spec.recipe, f))
+            misses.append((spec.params.view, spec.tile.shape, spec.params.size, spec.recipe, f))
         # Near misses are look-alike greys or a colour of a few granules; never far off.
         assert f.max_share_error_pp <= 2.0, (spec, f)
         assert max(f.delta_e00.values()) <= 3.0, (spec, f)
@@ -195,7 +197,7 @@ def test_round_trip_mostly_within_target():
             int(rng.choice([256, 384, 512])),
         )
         img = render_layers(spec).image
-        f = fidelity_measure(image=img, palette=PALETTE, recipe=spec.recipe)
+        f = fidelity_measure(image=img, palette=PALETTE, recipe=spec.recipe.components)
         hits += f.max_share_error_pp <= 1.0 and max(f.delta_e00.values()) <= 2.0
     # 10 of these 16 met the target when written (procedural 1.3.0); the rest are 1.3-2 pp.
     assert hits >= 10, hits
@@ -211,7 +213,7 @@ def test_round_trip_mostly_within_target():
 )
 def test_round_trip_large_top(recipe, kw):
     spec, img = _render(recipe, kw)
-    f = fidelity_measure(image=img, palette=PALETTE, recipe=spec.recipe)
+    f = fidelity_measure(image=img, palette=PALETTE, recipe=spec.recipe.components)
     assert f.max_share_error_pp <= 1.0, f
     assert max(f.delta_e00.values()) <= 2.0, f
 
@@ -220,7 +222,7 @@ def test_round_trip_photo_like():
     errors = []
     for recipe, kw in CASES[:3]:
         spec, img = _render(recipe, kw)
-        f = fidelity_measure(image=photo_like(img), palette=PALETTE, recipe=spec.recipe)
+        f = fidelity_measure(image=photo_like(img), palette=PALETTE, recipe=spec.recipe.components)
         errors.append(f.max_share_error_pp)
     # Each stays usable; the median is the real-photo target's statistic.
     assert max(errors) <= 10.0, errors

@@ -2,8 +2,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from catalog.palette import hex_to_rgb
 from gpu_worker.colour.convert import lab_to_srgb8, srgb8_to_lab
-from gpu_worker.spec import hex_to_rgb
 
 
 def test_white_and_black():

@@ -4,11 +4,11 @@ from _gw_support import PALETTE, make_spec, recipes, spec_from
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from catalog.geometry import TileGeometry
 from gpu_worker.engines import RenderCanceled, UnknownEngine, engine_get, engine_names
 from gpu_worker.engines.procedural.render import render_layers
 from gpu_worker.engines.procedural.shapes import tile_outline_mm
 from gpu_worker.imageio import png_encode
-from gpu_worker.spec import TileGeometry
 
 CODES = [c.code for c in PALETTE]
 
@@ -31,6 +31,7 @@ def albedo_shares(layers, k, mask=None):
 )
 def test_albedo_shares_exact(percents, seed, shape, view, angle, granule):
     spec = spec_from(percents, seed, shape, view, angle, granule)
+    percents = [c.percent for c in spec.recipe.components]  # in the recipe's (code) order
     layers = render_layers(spec)
     got = albedo_shares(layers, len(percents))
     assert np.abs(got - percents).max() <= 0.5
@@ -44,7 +45,7 @@ def test_albedo_mean_stays_on_palette():
     spec = make_spec({"RED": 60, "BLACK": 40}, size=512)
     layers = render_layers(spec)
     areas = np.bincount(layers.labels[layers.face], minlength=len(layers.component))
-    for i, code in enumerate(["RED", "BLACK"]):
+    for i, code in enumerate(c.code for c in spec.recipe.components):
         sel = layers.component == i
         mean = np.average(layers.granule_lab[sel], axis=0, weights=areas[sel] + 1e-9)
         np.testing.assert_allclose(mean, spec.palette_by_code()[code].lab, atol=0.05)
@@ -69,11 +70,6 @@ def test_sizes_and_white_surround(size):
     assert img[size // 2, size // 2].max() < 250  # the tile is in the middle
 
 
-def test_size_out_of_range():
-    with pytest.raises(ValueError, match="size"):
-        render_layers(make_spec({"RED": 100}, size=128))
-
-
 def test_rotation_keeps_albedo_pure():
     # Nearest-neighbour labels: every tile pixel's albedo is one granule's colour.
     spec = make_spec({"RED": 50, "WHITE": 50}, angle=27)
@@ -84,7 +80,7 @@ def test_rotation_keeps_albedo_pure():
 
 def test_puzzle_outline_interlocks():
     tile = TileGeometry(
-        shape="puzzle", width_mm=500, height_mm=500, thickness_mm=30, granule="fine"
+        shape="puzzle", width_mm=500, height_mm=500, thickness_mm=30, granule_size="fine"
     )
     pts = tile_outline_mm(tile)
     # Tabs stick out beyond the 500 mm square on every side, and cut into it too.

@@ -14,7 +14,7 @@ from gpu_worker.runner import _Encoder, render_run
 
 def test_render_run_returns_a_stored_ready_png_with_its_digest():
     spec = make_spec({"RED": 60, "BLACK": 40}, size=256)
-    outcome = render_run(spec=spec, engine_name="procedural", device=device_describe())
+    outcome = render_run(spec=spec, device=device_describe())
     image = image_decode(outcome.png)
     assert image.shape == (256, 256, 3)
     assert (outcome.width, outcome.height) == (256, 256)
@@ -28,14 +28,14 @@ def test_render_run_returns_a_stored_ready_png_with_its_digest():
 
 def test_the_second_render_finds_the_engine_loaded():
     spec = make_spec({"BLUE": 100}, size=256)
-    render_run(spec=spec, engine_name="procedural", device=device_describe())
-    again = render_run(spec=spec, engine_name="procedural", device=device_describe())
+    render_run(spec=spec, device=device_describe())
+    again = render_run(spec=spec, device=device_describe())
     assert again.cache_hit is True
 
 
 def test_overlapped_encoding_gives_the_same_bytes_as_encoding_afterwards():
     spec = make_spec({"YELLOW": 50, "DKGREEN": 50}, size=256)
-    first = render_run(spec=spec, engine_name="procedural", device=device_describe())
+    first = render_run(spec=spec, device=device_describe())
     image = image_decode(first.png)
     assert first.png == png_encode(image)
     assert first.thumbnail_webp == thumbnail_webp(image)

@@ -6,8 +6,10 @@ import pytest
 from django.test import Client
 
 from catalog.models import ColorRecipe, TileProduct
+from gpu_worker.params import RenderParams
 from renders.models import RenderJob
-from renders.services import Requester, render_job_execute, render_job_submit
+from renders.services import Requester, render_job_submit
+from renders.worker.execute import render_job_execute
 
 REQUESTER = Requester(client_id="t", label="test", source="cli", sees_unpublished=True)
 
@@ -22,7 +24,10 @@ def admin_client(staff_user) -> Client:
 @pytest.fixture
 def done_job(db, demo_catalog, broker):
     job = render_job_submit(
-        product_sku="SQ-500-30", recipe="RED:60,BLACK:40", requester=REQUESTER, size=256, seed=3
+        product_sku="SQ-500-30",
+        recipe="RED:60,BLACK:40",
+        requester=REQUESTER,
+        params=RenderParams(size=256, seed=3),
     ).job
     render_job_execute(job_id=job.pk, worker_name="w1")
     job.refresh_from_db()
@@ -68,7 +73,10 @@ def test_rerender_action_makes_a_new_job(admin_client, done_job):
 
 def test_cancel_action(admin_client, db, demo_catalog, broker):
     job = render_job_submit(
-        product_sku="SQ-500-30", recipe="RED:100", requester=REQUESTER, size=256
+        product_sku="SQ-500-30",
+        recipe="RED:100",
+        requester=REQUESTER,
+        params=RenderParams(size=256),
     ).job
     admin_client.post(
         "/admin/renders/renderjob/", {"action": "cancel", "_selected_action": [str(job.pk)]}
@@ -99,7 +107,7 @@ def test_bulk_render_all_views_for_products_and_recipes(admin_client, db, demo_c
     jobs = RenderJob.objects.all()
     assert jobs.count() == products.count() * recipes.count() * 3
     assert {j.queue for j in jobs} == {"batch"}
-    assert {(j.view, j.angle) for j in jobs} == {
+    assert {(j.render_params.view, j.render_params.angle) for j in jobs} == {
         ("top", 0),
         ("perspective", 0),
         ("perspective", 45),
@@ -115,7 +123,10 @@ def test_prune_keeps_jobs_behind_catalog_images(done_job):
 
     old = timezone.now() - timedelta(days=400)
     orphan = render_job_submit(
-        product_sku="SQ-500-30", recipe="RED:100", requester=REQUESTER, size=256, seed=9
+        product_sku="SQ-500-30",
+        recipe="RED:100",
+        requester=REQUESTER,
+        params=RenderParams(size=256, seed=9),
     ).job
     RenderJob.objects.filter(pk=orphan.pk).update(status="failed", finished_at=old)
     RenderJob.objects.filter(pk=done_job.pk).update(finished_at=old)

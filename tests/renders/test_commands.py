@@ -46,7 +46,11 @@ def test_render_writes_a_png_and_reports_fidelity_within_target(db, demo_catalog
     assert set(fidelity["shares"]) == {"RED", "BLACK"}
     assert fidelity["max_share_error_pp"] <= 1.0
     assert max(fidelity["delta_e00"].values()) <= 2.0
-    assert not RenderJob.objects.exists()  # no queue, no job rows
+    # The render left its audit row, made here rather than on a worker.
+    job = RenderJob.objects.get(pk=report["job"])
+    assert (job.source, job.status, job.fidelity) == ("cli", "succeeded", fidelity)
+    assert job.worker.startswith("cli@") and job.telemetry.total_s > 0
+    assert not job.dispatched_at  # nothing was queued in Redis
 
 
 def test_render_prints_a_table_by_default(db, demo_catalog, tmp_path):

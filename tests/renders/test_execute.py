@@ -8,9 +8,11 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import CatalogImage
+from gpu_worker.params import RenderParams
 from renders.models import RenderJob, RenderTelemetry
-from renders.services import Requester, render_job_execute, render_job_submit
-from renders.services import execute as execute_module
+from renders.services import Requester, render_job_submit
+from renders.worker import execute as execute_module
+from renders.worker.execute import render_job_execute
 
 REQUESTER = Requester(client_id="t", label="test", source="cli", sees_unpublished=True)
 
@@ -21,10 +23,7 @@ def job(db, demo_catalog, broker):
         product_sku="PZ-500-30",
         recipe="GRNAPL:30,YELLOW:30,BLUE:40",
         requester=REQUESTER,
-        view="top",
-        angle=15,
-        size=256,
-        seed=5,
+        params=RenderParams(view="top", angle=15, size=256, seed=5),
     ).job
 
 
@@ -113,8 +112,7 @@ def test_the_snapshot_is_rendered_even_after_the_catalog_changes(job):
     job.refresh_from_db()
     assert job.status == "succeeded"
     assert job.params["product"]["width_mm"] == 500
-    blue = next(e for e in job.recipe_snapshot if e["color"] == "BLUE")
-    assert blue["hex"] != "#000000"
+    assert job.palette_snapshot["BLUE"]["hex"] != "#000000"
 
 
 def test_a_job_canceled_before_it_starts_is_not_run(job):

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from renders.broker import live_job_ids
+from gpu_worker.params import RenderParams
 from renders.models import RenderJob
 from renders.services import (
     Requester,
@@ -15,6 +15,7 @@ from renders.services import (
     render_job_submit,
     render_jobs_reconcile,
 )
+from renders.worker.broker import live_job_ids
 
 REQUESTER = Requester(client_id="t", label="test", source="cli", sees_unpublished=True)
 
@@ -22,7 +23,10 @@ REQUESTER = Requester(client_id="t", label="test", source="cli", sees_unpublishe
 @pytest.fixture
 def job(db, demo_catalog, broker):
     return render_job_submit(
-        product_sku="SQ-500-30", recipe="RED:100", requester=REQUESTER, size=256, seed=1
+        product_sku="SQ-500-30",
+        recipe="RED:100",
+        requester=REQUESTER,
+        params=RenderParams(size=256, seed=1),
     ).job
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import pytest
 
 from catalog.models import ColorRecipe, TileProduct
+from catalog.selectors import recipe_validate
 from catalog.services import recipe_update
+from gpu_worker.params import RenderParams
 from renders.models import RenderJob
 from renders.services import (
     Requester,
     catalog_rerender_stale,
-    render_job_execute,
     render_job_submit,
 )
+from renders.worker.execute import render_job_execute
 
 REQUESTER = Requester(client_id="t", label="test", source="cli", sees_unpublished=True)
 
@@ -21,7 +23,10 @@ REQUESTER = Requester(client_id="t", label="test", source="cli", sees_unpublishe
 def rendered(db, demo_catalog, broker):
     recipe = ColorRecipe.objects.get(name="Autumn")
     job = render_job_submit(
-        product_sku="SQ-500-30", recipe=recipe.pk, requester=REQUESTER, size=256
+        product_sku="SQ-500-30",
+        recipe=recipe.pk,
+        requester=REQUESTER,
+        params=RenderParams(size=256),
     ).job
     assert render_job_execute(job_id=job.pk, worker_name="w1") == "succeeded"
     return job
@@ -36,7 +41,12 @@ def test_a_changed_product_is_re_rendered_on_the_batch_queue(rendered):
     submitted = catalog_rerender_stale(limit=10)
     assert len(submitted) == 1
     job = RenderJob.objects.get(pk=submitted[0])
-    assert (job.queue, job.source, job.view, job.size) == ("batch", "schedule", "top", 256)
+    assert (job.queue, job.source, job.params["view"], job.params["size"]) == (
+        "batch",
+        "schedule",
+        "top",
+        256,
+    )
     assert job.params["product"]["thickness_mm"] == 45
     # Until it has run, the next sweep finds the same job rather than making another.
     assert catalog_rerender_stale(limit=10) == []
@@ -44,11 +54,11 @@ def test_a_changed_product_is_re_rendered_on_the_batch_queue(rendered):
 
 def test_a_changed_recipe_is_re_rendered_with_its_new_mix(rendered):
     recipe = ColorRecipe.objects.get(name="Autumn")
-    recipe_update(recipe_row=recipe, name="Autumn", components="RED:50,BLACK:50")
+    recipe_update(recipe_row=recipe, name="Autumn", recipe=recipe_validate(value="RED:50,BLACK:50"))
     submitted = catalog_rerender_stale(limit=10)
     job = RenderJob.objects.get(pk=submitted[0])
     assert job.recipe_canonical == "BLACK:50,RED:50"
-    assert job.seed != rendered.seed  # the derived seed follows the recipe
+    assert job.params["seed"] != rendered.params["seed"]  # the derived seed follows the recipe
 
 
 def test_the_sweep_is_bounded(db, demo_catalog, broker):
@@ -57,9 +67,7 @@ def test_the_sweep_is_bounded(db, demo_catalog, broker):
             product_sku="BR-200-100-40",
             recipe="RED:100",
             requester=REQUESTER,
-            size=256,
-            seed=seed,
-            angle=seed,
+            params=RenderParams(size=256, seed=seed, angle=seed),
         ).job
         render_job_execute(job_id=job.pk, worker_name="w1")
     TileProduct.objects.filter(sku="BR-200-100-40").update(granule_size="coarse")

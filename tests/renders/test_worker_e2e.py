@@ -11,6 +11,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from catalog.models import CatalogImage
+from gpu_worker.params import RenderParams
 from renders.models import RenderJob, RenderTelemetry, Worker
 from tests.renders.conftest import wait_for
 
@@ -118,13 +119,15 @@ def test_interactive_work_is_taken_before_batch(transactional_db, broker, demo_c
             recipe="RED:100",
             requester=requester,
             queue="batch",
-            size=256,
-            seed=seed,
+            params=RenderParams(size=256, seed=seed),
         ).job.pk
         for seed in range(3)
     ]
     interactive = render_job_submit(
-        product_sku="SQ-500-30", recipe="BLUE:100", requester=requester, size=256, seed=1
+        product_sku="SQ-500-30",
+        recipe="BLUE:100",
+        requester=requester,
+        params=RenderParams(size=256, seed=1),
     ).job.pk
     with start_worker(
         app,
@@ -155,7 +158,7 @@ def test_cancel_a_running_job_stops_it(celery_worker_live, render_client, monkey
 
         for _ in range(100):
             if slow_stop():
-                from gpu_worker.engines.base import RenderCanceled
+                from gpu_worker.contract import RenderCanceled
 
                 raise RenderCanceled()
         return real_render(spec, progress=progress, should_stop=should_stop, **hooks)

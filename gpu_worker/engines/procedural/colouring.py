@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from catalog.palette import PaletteColor
+from catalog.recipes import Component
 from gpu_worker.colour.apportion import colours_for_areas
 from gpu_worker.colour.convert import lab_to_linear
-from gpu_worker.spec import PaletteColor, RecipeComponent
 
 # The palette's lightness_spread is the IQR of L* over whole photos, which includes the
 # shading, the binder and the camera; the granule-to-granule part is taken as 0.3 of it
@@ -34,7 +35,7 @@ _CLAMP_ROUNDS = 6
 def granule_albedo(
     *,
     areas: NDArray[np.int64],
-    recipe: Sequence[RecipeComponent],
+    recipe: Sequence[Component],
     palette: dict[str, PaletteColor],
     rng: np.random.Generator,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float32]]:

@@ -8,10 +8,16 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from gpu_worker.colour.analyzer import fidelity_measure
-from gpu_worker.spec import RenderSpec
+from gpu_worker.colour.measure import fidelity_measure
+from gpu_worker.contract import (
+    OnImage,
+    Progress,
+    RenderCanceled,
+    RenderResult,
+    RenderSpec,
+    ShouldStop,
+)
 
-from ..base import OnImage, Progress, RenderCanceled, RenderResult, ShouldStop
 from ..registry import engine_version
 from .render import render_layers
 
@@ -65,8 +71,8 @@ class ProceduralEngine:
         fidelity = fidelity_measure(
             image=layers.image,
             palette=spec.palette,
-            recipe=spec.recipe,
-            top_face=_at_output_size(layers.top, spec.size),
+            recipe=spec.recipe.components,
+            top_face=_at_output_size(layers.top, spec.params.size),
         )
         t2 = time.perf_counter()
         if should_stop is not None and should_stop():

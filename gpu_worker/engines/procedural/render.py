@@ -10,14 +10,15 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from catalog.geometry import GRANULE_DIAMETER_MM
 from gpu_worker.colour.convert import linear_to_srgb
-from gpu_worker.spec import GRANULE_DIAMETER_MM, MAX_SIZE_PX, MIN_SIZE_PX, RenderSpec
+from gpu_worker.contract import RenderSpec
 
+from .camera import DEFAULT_TILT_DEG, MAX_TILT_DEG, ViewGeometry, perspective_view, top_view
 from .cells import granule_labels
 from .colouring import granule_albedo
 from .placement import blue_noise_sites, granule_diameters
 from .shading import GAP_LEVEL, bevel_shading, granule_shading, soft_shadow
-from .views import DEFAULT_TILT_DEG, MAX_TILT_DEG, ViewGeometry, perspective_view, top_view
 
 # Granule scale. Drawn to scale, a 500 mm tile on a 1024 px picture has 2.5 px fine
 # granules and at 256 px they would be sub-pixel: a grey mush with no granules to see or
@@ -54,12 +55,12 @@ class Layers:
 
 
 def _granule_range_px(spec: RenderSpec, view: ViewGeometry, ss: int) -> tuple[float, float]:
-    lo_mm, hi_mm = GRANULE_DIAMETER_MM[spec.tile.granule]
+    lo_mm, hi_mm = GRANULE_DIAMETER_MM[spec.tile.granule_size]
     # Seen at a tilt, granules are squashed by cos(tilt) along the view: the minimum size
     # holds across that direction too, or the far half of the face is 3 px slivers that
     # neither look like granules nor can be measured.
     squash = 1.0
-    if spec.view == "perspective":
+    if spec.params.view == "perspective":
         squash = math.cos(math.radians(_tilt(spec)))
     zoom = max(1.0, FINE_MIN_PX / (_FINE_MEAN_MM * squash * view.out_px_per_mm / ss))
     # A 1 % colour needs granules much smaller than 1 % of the tile for its share to come
@@ -73,18 +74,18 @@ def _granule_range_px(spec: RenderSpec, view: ViewGeometry, ss: int) -> tuple[fl
 
 
 def _tilt(spec: RenderSpec) -> float:
-    return min(max(float(spec.options.get("tilt", DEFAULT_TILT_DEG)), 0.0), MAX_TILT_DEG)
+    return min(max(float(spec.params.options.get("tilt", DEFAULT_TILT_DEG)), 0.0), MAX_TILT_DEG)
 
 
 def _view(spec: RenderSpec, size: int) -> ViewGeometry:
-    if spec.view == "top":
-        return top_view(tile=spec.tile, size=size, angle=spec.angle, pad_px=4)
-    if spec.view == "perspective":
+    if spec.params.view == "top":
+        return top_view(tile=spec.tile, size=size, angle=spec.params.angle, pad_px=4)
+    if spec.params.view == "perspective":
         tilt = _tilt(spec)
         return perspective_view(
-            tile=spec.tile, size=size, angle=spec.angle, tilt_deg=tilt, pad_px=4
+            tile=spec.tile, size=size, angle=spec.params.angle, tilt_deg=tilt, pad_px=4
         )
-    raise ValueError(f"unknown view: {spec.view!r}")
+    raise ValueError(f"unknown view: {spec.params.view!r}")
 
 
 def _warp_nearest(
@@ -111,12 +112,10 @@ def _fill(poly: NDArray[np.float64], size: int, *, antialias: bool) -> NDArray[n
 def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     """Render `spec`; `stage(name)` is called between the stages (for progress/cancel)."""
     note = stage or (lambda _name: None)
-    if not MIN_SIZE_PX <= spec.size <= MAX_SIZE_PX:
-        raise ValueError(f"size must be {MIN_SIZE_PX}..{MAX_SIZE_PX} px, got {spec.size}")
     # Supersampling only on request: labels are nearest-neighbour anyway, so the default
     # single sample never blends two granule colours; "high" quality smooths the edges.
-    ss = 2 if spec.quality == "high" and spec.size <= 1024 else 1
-    size = spec.size * ss
+    ss = 2 if spec.params.quality == "high" and spec.params.size <= 1024 else 1
+    size = spec.params.size * ss
     palette = spec.palette_by_code()
     seeds = np.random.SeedSequence(int(spec.seed)).spawn(4)
     rng_sites, rng_diam, rng_warp, rng_colour = (np.random.default_rng(s) for s in seeds)
@@ -174,7 +173,7 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     areas[0] = 0
     note("areas")
     comp, lab, linear = granule_albedo(
-        areas=areas, recipe=spec.recipe, palette=palette, rng=rng_colour
+        areas=areas, recipe=spec.recipe.components, palette=palette, rng=rng_colour
     )
     note("albedo")
 
@@ -202,7 +201,7 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     rgb = table[albedo_idx] * (light * alpha)[..., None]
     rgb += ((1.0 - alpha) * bg)[..., None]
     if ss > 1:
-        rgb = cv2.resize(rgb, (spec.size, spec.size), interpolation=cv2.INTER_AREA)
+        rgb = cv2.resize(rgb, (spec.params.size,) * 2, interpolation=cv2.INTER_AREA)
     idx = np.clip(rgb * 65535.0 + 0.5, 0, 65535).astype(np.uint16)
     image = _SRGB_LUT[idx]
     note("composite")

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from gpu_worker.spec import TileGeometry
+from catalog.geometry import TileGeometry
 
 # Puzzle tabs: one slot per ~125 mm of edge, tab depth a fraction of the short side. These
 # match the look of the shop's 500 mm puzzle tiles (four tabs per edge, two out, two in).

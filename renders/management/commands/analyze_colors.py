@@ -9,12 +9,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.recipes import RecipeError
-from catalog.selectors import recipe_validate
-from gpu_worker.colour.analyzer import fidelity_measure
+from catalog.selectors import palette_current, recipe_validate
+from gpu_worker.colour.measure import fidelity_measure
 from gpu_worker.imageio import image_decode
-from gpu_worker.spec import RecipeComponent
-from renders.management.commands.render import fidelity_table
-from renders.specs import palette_current
+from renders.management.reports import fidelity_table
 
 
 class Command(BaseCommand):
@@ -32,7 +30,7 @@ class Command(BaseCommand):
                 parsed = recipe_validate(value=options["recipe"])
             except RecipeError as exc:
                 raise CommandError(f"--recipe: {exc.message}") from exc
-            recipe = [RecipeComponent(code=c.code, percent=c.percent) for c in parsed.components]
+            recipe = parsed.components
         path = Path(str(options["image"]))
         try:
             image = image_decode(path.read_bytes())
@@ -40,9 +38,7 @@ class Command(BaseCommand):
             raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from exc
         except ValueError as exc:
             raise CommandError(f"{path} is not a usable image: {exc}") from exc
-        fidelity = fidelity_measure(
-            image=image, palette=list(palette_current().values()), recipe=recipe
-        ).to_dict()
+        fidelity = fidelity_measure(image=image, palette=palette_current(), recipe=recipe).to_dict()
         if options["json"]:
             self.stdout.write(json.dumps(fidelity, indent=2, ensure_ascii=False))
             return

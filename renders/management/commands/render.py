@@ -1,94 +1,120 @@
-"""One render in this process: no queue, no database writes."""
+"""One render in this process, through the same submit and execute path as every job.
+
+The job is recorded (source `cli`) like any other, so every picture the system ever made
+has its audit row, telemetry and catalog image; it is run here instead of on a worker.
+"""
 
 from __future__ import annotations
 
 import json
+import socket
+import time
 from argparse import ArgumentParser
 from pathlib import Path
+from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from gpu_worker.monitor import device_describe
-from gpu_worker.runner import render_run
+from gpu_worker.params import (
+    ObjectParam,
+    ParamError,
+    render_param_declarations,
+    render_params_parse,
+)
 from renders.errors import RenderRequestError
+from renders.management.reports import fidelity_table
 from renders.models import RenderJob
-from renders.params import QUALITIES, VIEWS
-from renders.services.submit import Requester, render_params_resolve
-from renders.specs import recipe_snapshot, render_spec_build
+from renders.selectors import render_timings
+from renders.services import Requester, render_job_submit
+from renders.worker.execute import render_job_execute
 
 CLI = Requester(client_id="cli", label="cli", source=RenderJob.Source.CLI, sees_unpublished=True)
+WAIT_EVERY_S = 0.5
 
 
-def fidelity_table(fidelity: dict[str, object], recipe: dict[str, int] | None = None) -> str:
-    shares: dict[str, float] = fidelity["shares"]  # type: ignore[assignment]
-    delta: dict[str, float] = fidelity["delta_e00"]  # type: ignore[assignment]
-    lines = [f"{'colour':<10}{'recipe %':>10}{'measured %':>12}{'ΔE2000':>9}"]
-    codes = sorted(set(shares) | set(recipe or {}))
-    for code in codes:
-        target = "" if recipe is None else str(recipe.get(code, 0))
-        measured = f"{shares.get(code, 0.0):.1f}"
-        de = f"{delta[code]:.2f}" if code in delta else "-"
-        lines.append(f"{code:<10}{target:>10}{measured:>12}{de:>9}")
-    if fidelity.get("max_share_error_pp") is not None:
-        lines.append(f"largest share error: {fidelity['max_share_error_pp']:.1f} pp")
-    lines.append(f"tile fraction of the picture: {fidelity['tile_fraction']:.3f}")
-    return "\n".join(lines)
+def _cli_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 class Command(BaseCommand):
-    help = "Render one picture in-process and print its colour fidelity."
+    help = "Render one picture in this process, record it as a job, and print its colour fidelity."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--product", required=True, help="product SKU")
         parser.add_argument("--recipe", required=True, help='e.g. "RED:60,BLACK:40"')
-        parser.add_argument("--view", default="top", choices=VIEWS)
-        parser.add_argument("--angle", type=int, default=0)
-        parser.add_argument("--size", type=int, default=1024)
-        parser.add_argument("--engine", default="procedural")
+        # One option per render parameter, checked by the parameter's own declaration.
+        for name, param in render_param_declarations():
+            if isinstance(param, ObjectParam):
+                continue
+            parser.add_argument(_cli_name(name), dest=name, default=None, help=param.describe())
         parser.add_argument("--model", default=None, help="model profile or folder (diffusion)")
-        parser.add_argument("--seed", type=int, default=None)
-        parser.add_argument("--quality", default="standard", choices=QUALITIES)
         parser.add_argument("--out", required=True, help="PNG file to write")
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    def handle(self, *args: object, **options: object) -> None:
-        engine = str(options["engine"])
-        extra = {"model": options["model"]} if options["model"] else {}
-        if extra and engine == "procedural":
-            raise CommandError("--model applies to the diffusion and hybrid engines only")
+    def handle(self, *args: object, **options: Any) -> None:
+        raw = {
+            name: options[name]
+            for name, param in render_param_declarations()
+            if not isinstance(param, ObjectParam)
+        }
+        if options["model"]:
+            if (raw.get("engine") or "procedural") == "procedural":
+                raise CommandError("--model applies to the diffusion and hybrid engines only")
+            raw["options"] = {"model": options["model"]}
         try:
-            _, _, params = render_params_resolve(
+            params = render_params_parse(raw)
+            job = render_job_submit(
                 product_sku=str(options["product"]),
                 recipe=options["recipe"],
+                params=params,
                 requester=CLI,
-                view=options["view"],
-                angle=options["angle"],
-                size=options["size"],
-                seed=options["seed"],
-                engine=engine,
-                quality=options["quality"],
-                options=extra,
-            )
+                force=True,
+                dispatch=False,
+            ).job
+        except ParamError as exc:
+            raise CommandError(str(exc)) from exc
         except RenderRequestError as exc:
             raise CommandError(exc.message) from exc
-        normalised = params.as_dict()
-        spec = render_spec_build(params=normalised, snapshot=recipe_snapshot(params.recipe))
-        outcome = render_run(spec=spec, engine_name=params.engine, device=device_describe())
+        job = self._run(job)
         out = Path(str(options["out"]))
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(outcome.png)
+        with job.result_image.open("rb") as stream:
+            out.write_bytes(stream.read())
         if options["json"]:
-            report = {
-                "out": str(out),
-                "params": normalised,
-                "width": outcome.width,
-                "height": outcome.height,
-                "engine_version": outcome.engine_version,
-                "fidelity": outcome.fidelity,
-                "timings": outcome.timings,
-            }
-            self.stdout.write(json.dumps(report, indent=2, ensure_ascii=False))
+            self.stdout.write(json.dumps(self._report(job, out), indent=2, ensure_ascii=False))
             return
-        recipe = {c.code: c.percent for c in params.recipe.components}
-        self.stdout.write(f"Wrote {out} ({outcome.width}x{outcome.height}, seed {params.seed})")
-        self.stdout.write(fidelity_table(outcome.fidelity, recipe))
+        recipe = {c.code: c.percent for c in job.recipe_rendered.components}
+        self.stdout.write(
+            f"Wrote {out} ({job.result_width}x{job.result_height}, seed "
+            f"{job.render_params.seed}; job {job.pk})"
+        )
+        self.stdout.write(fidelity_table(job.fidelity or {}, recipe))
+
+    @staticmethod
+    def _run(job: RenderJob) -> RenderJob:
+        """Execute the job here; if a worker already has it, wait for that worker."""
+        render_job_execute(job_id=job.pk, worker_name=f"cli@{socket.gethostname()}")
+        deadline = time.monotonic() + settings.RENDER_HARD_TIME_LIMIT_S
+        job.refresh_from_db()
+        while not job.is_terminal and time.monotonic() < deadline:
+            time.sleep(WAIT_EVERY_S)
+            job.refresh_from_db()
+        if job.status != RenderJob.Status.SUCCEEDED:
+            reason = f"{job.error_code}: {job.error_message}" if job.error_code else job.status
+            raise CommandError(f"render job {job.pk} did not succeed ({reason})")
+        return job
+
+    @staticmethod
+    def _report(job: RenderJob, out: Path) -> dict[str, Any]:
+        telemetry = getattr(job, "telemetry", None)
+        return {
+            "out": str(out),
+            "job": str(job.pk),
+            "params": {**job.params, **job.render_params.as_dict()},
+            "width": job.result_width,
+            "height": job.result_height,
+            "engine_version": job.engine_version,
+            "fidelity": job.fidelity,
+            "timings": render_timings(telemetry) if telemetry else None,
+        }

@@ -11,7 +11,8 @@ import socket
 from celery import Task, shared_task
 from django.conf import settings
 
-from renders.services import catalog_rerender_stale, render_job_execute, render_jobs_reconcile
+from renders.services import catalog_rerender_stale, render_jobs_reconcile
+from renders.worker.execute import render_job_execute
 
 
 @shared_task(name="renders.run_render_job", bind=True, acks_late=True, reject_on_worker_lost=True)

@@ -16,14 +16,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.services import catalog_image_replace
-from gpu_worker.engines.base import RenderCanceled
+from gpu_worker.contract import RenderCanceled
 from gpu_worker.monitor import DeviceInfo, Sample, device_describe
 from gpu_worker.runner import RenderOutcome, render_run
 from renders.models import RenderJob, RenderTelemetry
 from renders.services.transitions import job_mark_canceled, job_mark_failed
-from renders.services.workers import worker_heartbeat, worker_job_done
-from renders.specs import render_spec_for
 from renders.storage import media_put, result_names
+from renders.worker.engine_input import render_spec_for
+from renders.worker.heartbeat import worker_heartbeat, worker_job_done
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,6 @@ def _execute(*, claim: _Claim, worker_name: str) -> str:
         spec = render_spec_for(job)
         outcome = render_run(
             spec=spec,
-            engine_name=job.engine,
             device=this_device(),
             progress=hooks.progress,
             should_stop=hooks.should_stop,
@@ -253,11 +252,12 @@ def _finish_succeeded(
         _cancel(job)
         return "canceled"
     image_name, thumb_name = names
+    params = job.render_params
     catalog_image_replace(
         product=job.product,
         recipe_canonical=job.recipe_canonical,
-        view=job.view,
-        angle=job.angle,
+        view=params.view,
+        angle=params.angle,
         image_name=image_name,
         thumbnail_name=thumb_name,
         width=outcome.width,

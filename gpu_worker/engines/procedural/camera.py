@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from gpu_worker.spec import TileGeometry
+from catalog.geometry import TileGeometry
 
 from .shapes import tile_outline_mm
 

@@ -1,15 +1,29 @@
-"""Worker heartbeats: what each render worker last said about itself."""
+"""Worker heartbeats: what each render worker last said about itself.
+
+A beat comes from inside a running job (with its latest resource sample) and, busy or
+idle, from a thread that the worker starts when Celery says it is ready.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import uuid
+from typing import Any
 
+from celery.signals import worker_ready, worker_shutdown
+from django.db import connection
 from django.utils import timezone
 
-from gpu_worker.monitor import DeviceInfo, Sample
+from gpu_worker.monitor import DeviceInfo, Sample, device_describe
 from renders.models import Worker
+
+logger = logging.getLogger(__name__)
+
+IDLE_HEARTBEAT_S = 10.0
+_stop = threading.Event()
 
 
 def _identity(*, name: str, device: DeviceInfo) -> dict[str, object]:
@@ -51,3 +65,29 @@ def worker_heartbeat(
 
 def worker_job_done(*, name: str) -> None:
     Worker.objects.filter(name=name).update(current_job=None)
+
+
+def _beat_forever(name: str) -> None:
+    device = device_describe()
+    try:
+        while True:
+            try:
+                worker_alive(name=name, device=device)
+            except Exception:
+                logger.exception("worker heartbeat failed; trying again")
+            if _stop.wait(IDLE_HEARTBEAT_S):
+                return
+    finally:
+        connection.close()
+
+
+@worker_ready.connect
+def start_heartbeat(sender: Any = None, **kwargs: Any) -> None:
+    name = getattr(sender, "hostname", None) or "worker"
+    _stop.clear()
+    threading.Thread(target=_beat_forever, args=(name,), name="heartbeat", daemon=True).start()
+
+
+@worker_shutdown.connect
+def stop_heartbeat(**kwargs: Any) -> None:
+    _stop.set()

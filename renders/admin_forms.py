@@ -1,0 +1,68 @@
+"""Admin forms whose render-parameter fields come from the declarations in gpu_worker.params."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from catalog.models import ColorRecipe
+from gpu_worker.params import (
+    ChoiceParam,
+    Param,
+    ParamProblem,
+    RealParam,
+    WholeParam,
+    render_param_declaration,
+)
+
+
+class RenderParamFormField(forms.Field):
+    """A form field that parses with the parameter's own declaration (same messages)."""
+
+    def __init__(self, *, param: Param, **kwargs: Any) -> None:
+        self.param = param
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", param.describe())
+        kwargs.setdefault("initial", param.default)
+        kwargs.setdefault("widget", _widget(param))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        try:
+            return self.param.parse(value)
+        except ParamProblem as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+def _widget(param: Param) -> forms.Widget:
+    if isinstance(param, ChoiceParam):
+        return forms.Select(choices=[(name, name) for name in param.options()])
+    if isinstance(param, WholeParam):
+        return forms.NumberInput(attrs={"min": param.low, "max": param.high, "step": 1})
+    if isinstance(param, RealParam):
+        return forms.NumberInput(attrs={"min": param.low, "max": param.high, "step": "any"})
+    return forms.Textarea(attrs={"rows": 2})
+
+
+def render_param_form_field(name: str) -> RenderParamFormField:
+    return RenderParamFormField(param=render_param_declaration(name))
+
+
+class BulkRenderForm(forms.Form):
+    recipes = forms.ModelMultipleChoiceField(
+        queryset=ColorRecipe.objects.all(), widget=forms.CheckboxSelectMultiple
+    )
+    size = render_param_form_field("size")
+    engine = render_param_form_field("engine")
+    quality = render_param_form_field("quality")
+
+    def render_values(self) -> dict[str, Any]:
+        """The render parameters given (left blank: their defaults)."""
+        return {
+            name: self.cleaned_data[name]
+            for name in ("size", "engine", "quality")
+            if self.cleaned_data.get(name) is not None
+        }

@@ -1,0 +1,40 @@
+"""Rendering the standard views of many products in many recipes at once (batch queue)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from catalog.models import ColorRecipe, TileProduct
+from gpu_worker.params import RenderParams
+from renders.models import RenderJob
+from renders.services.submit import Requester, render_job_submit
+
+# What "render all views" means for a product page: (view, angle).
+STANDARD_VIEWS: tuple[tuple[str, int], ...] = (("top", 0), ("perspective", 0), ("perspective", 45))
+
+
+def product_render_all_views(
+    *,
+    products: Iterable[TileProduct],
+    recipes: Iterable[ColorRecipe],
+    params: RenderParams,
+    requester: Requester,
+) -> int:
+    """Submit every standard view of each product in each recipe; returns new jobs made.
+
+    `params` gives everything but the view and angle (size, engine, quality, ...).
+    """
+    made = 0
+    recipe_ids = [recipe.pk for recipe in recipes]
+    for product in products:
+        for recipe_id in recipe_ids:
+            for view, angle in STANDARD_VIEWS:
+                result = render_job_submit(
+                    product_sku=product.sku,
+                    recipe=recipe_id,
+                    params=RenderParams(**{**params.as_dict(), "view": view, "angle": angle}),
+                    requester=requester,
+                    queue=RenderJob.Queue.BATCH,
+                )
+                made += int(result.created)
+    return made

@@ -1,0 +1,110 @@
+"""The one declaration of the render parameters: parsing, defaults, schema, key rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from gpu_worker.params import (
+    ChoiceParam,
+    ObjectParam,
+    ParamError,
+    ParamProblem,
+    RealParam,
+    RenderParams,
+    WholeParam,
+    declare,
+    render_param_declaration,
+    render_param_declarations,
+    render_params_parse,
+)
+
+
+def test_defaults_come_from_the_declarations():
+    params = RenderParams()
+    for name, param in render_param_declarations():
+        assert getattr(params, name) == param.default
+    assert (params.engine, params.view, params.angle, params.size) == ("procedural", "top", 0, 1024)
+    assert params.seed is None  # derived at submit unless the caller chooses one
+
+
+def test_parse_accepts_json_form_and_cli_spellings_of_the_same_values():
+    from_json = render_params_parse({"size": 512, "angle": 30.0, "view": "perspective"})
+    from_text = render_params_parse({"size": "512", "angle": " 30 ", "view": "perspective"})
+    assert from_json == from_text
+    assert (from_json.size, from_json.angle) == (512, 30)
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "words"),
+    [
+        ({"size": 100}, "size", "256..2048"),
+        ({"size": 4096}, "size", "out of range"),
+        ({"size": True}, "size", "not a whole number"),
+        ({"size": 512.5}, "size", "not a whole number"),
+        ({"angle": 360}, "angle", "0..359"),
+        ({"seed": -1}, "seed", "out of range"),
+        ({"view": "side"}, "view", "top, perspective"),
+        ({"engine": "magic"}, "engine", "not an engine"),
+        ({"quality": "ultra"}, "quality", "quality preset"),
+        ({"options": [1, 2]}, "options", "object"),
+        ({"options": {"x": "y" * 5000}}, "options", "4 KiB"),
+        ({"colour": "red"}, "colour", "not a render parameter"),
+    ],
+)
+def test_bad_values_name_the_parameter_and_what_would_be_right(values, field, words):
+    with pytest.raises(ParamError) as caught:
+        render_params_parse(values)
+    assert field in caught.value.fields
+    assert words in caught.value.fields[field]
+
+
+def test_every_problem_is_named_at_once():
+    with pytest.raises(ParamError) as caught:
+        render_params_parse({"size": 1, "angle": -1, "view": "x"})
+    assert set(caught.value.fields) == {"size", "angle", "view"}
+
+
+def test_none_means_the_default():
+    assert render_params_parse({"size": None, "seed": None}) == RenderParams()
+
+
+def test_real_parameters_are_finite_and_bounded():
+    strength = RealParam(help="img2img strength", low=0.0, high=1.0, initial=0.6)
+    assert strength.parse("0.25") == 0.25
+    for bad in ("nan", "inf", 1.5, "much", True):
+        with pytest.raises(ParamProblem):
+            strength.parse(bad)
+
+
+def test_the_schema_carries_the_same_bounds_and_choices():
+    size = render_param_declaration("size").schema()
+    assert (size["minimum"], size["maximum"], size["default"]) == (256, 2048, 1024)
+    assert render_param_declaration("view").schema()["enum"] == ["top", "perspective"]
+    assert "procedural" in render_param_declaration("engine").schema()["enum"]
+    assert render_param_declaration("seed").schema()["nullable"] is True
+    assert isinstance(render_param_declaration("options"), ObjectParam)
+    assert isinstance(render_param_declaration("quality"), ChoiceParam)
+
+
+def test_normalised_round_trips_through_storage():
+    params = RenderParams(view="perspective", angle=45, size=512, seed=7, options={"b": 1, "a": 2})
+    stored = params.normalised()
+    assert list(stored["options"]) == ["a", "b"]  # sorted, so equal options hash equally
+    assert RenderParams.from_normalised({**stored, "product": {}, "recipe": "RED:100"}) == params
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _WithSteps(RenderParams):
+    """What adding a parameter looks like: one declared field."""
+
+    steps: int = declare(WholeParam(help="Denoising steps", low=1, high=150, initial=30))
+
+
+def test_a_parameter_added_later_keys_only_when_it_is_set():
+    assert "steps" not in _WithSteps(seed=1).normalised()  # existing render keys stay valid
+    assert _WithSteps(seed=1).normalised() == RenderParams(seed=1).normalised()
+    assert _WithSteps(seed=1, steps=40).normalised()["steps"] == 40
+    assert _WithSteps.from_normalised(RenderParams(seed=1).normalised()).steps == 30
+    assert "steps" in _WithSteps(seed=1).as_dict()  # the API still shows every value
