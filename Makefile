@@ -23,6 +23,7 @@ test: venv
 	@mkdir -p "$${PLITKA_VAR_DIR:-var}"  # the SQLite test database lives there by default
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
 	$(PY) -m pytest; status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	  exit $$status
@@ -32,4 +33,4 @@ lint: venv
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf var/test-* .pytest_cache .ruff_cache
+	rm -rf var/test-* .pytest_cache .ruff_cache .mypy_cache

@@ -28,15 +28,13 @@ from machine import cpu_model  # noqa: E402  (beside this script)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gpu_worker.spec import (  # noqa: E402
-    PaletteColor,
-    RecipeComponent,
-    RenderSpec,
-    TileGeometry,
-)
-
+from catalog.geometry import TileGeometry  # noqa: E402
+from catalog.palette import PaletteColor  # noqa: E402
+from catalog.recipes import Component, Recipe  # noqa: E402
 from gpu_worker.colour.measure import fidelity_measure  # noqa: E402
-from gpu_worker.engines.procedural.render import render_layers  # noqa: E402
+from gpu_worker.contract import Fidelity, RenderSpec  # noqa: E402
+from gpu_worker.engines.procedural.render import Layers, render_layers  # noqa: E402
+from gpu_worker.params import RenderParams  # noqa: E402
 
 cv2.setNumThreads(1)
 
@@ -51,15 +49,19 @@ def _palette() -> tuple[PaletteColor, ...]:
     )
 
 
+def _recipe(percents: dict[str, int]) -> Recipe:
+    """Components in the canonical order (by colour code), as the recipe parser makes them."""
+    return Recipe(components=tuple(Component(code, p) for code, p in sorted(percents.items())))
+
+
 def _spec(view: str, size: int, palette: tuple[PaletteColor, ...]) -> RenderSpec:
     return RenderSpec(
-        tile=TileGeometry("square", 500.0, 500.0, 30.0, "fine"),
-        recipe=(RecipeComponent("RED", 60), RecipeComponent("BLACK", 40)),
+        tile=TileGeometry(
+            shape="square", width_mm=500, height_mm=500, thickness_mm=30, granule_size="fine"
+        ),
+        recipe=_recipe({"RED": 60, "BLACK": 40}),
         palette=palette,
-        view=view,  # type: ignore[arg-type]
-        angle=0 if view == "top" else 30,
-        size=size,
-        seed=7,
+        params=RenderParams(view=view, angle=0 if view == "top" else 30, size=size, seed=7),
     )
 
 
@@ -75,25 +77,36 @@ def _random_spec(seed: int, palette: tuple[PaletteColor, ...]) -> RenderSpec:
     bounds = [0, *cuts, 100]
     codes = rng.choice([c.code for c in palette], k, replace=False)
     shape = str(rng.choice(["square", "brick", "puzzle"]))
-    w, h = (200.0, 100.0) if shape == "brick" else (500.0, 500.0)
+    w, h = (200, 100) if shape == "brick" else (500, 500)
+    tile = TileGeometry.from_dict(
+        {
+            "shape": shape,
+            "width_mm": w,
+            "height_mm": h,
+            "thickness_mm": 30,
+            "granule_size": str(rng.choice(["fine", "medium", "coarse"])),
+        }
+    )
     return RenderSpec(
-        tile=TileGeometry(shape, w, h, 30.0, str(rng.choice(["fine", "medium", "coarse"]))),  # type: ignore[arg-type]
-        recipe=tuple(
-            RecipeComponent(str(c), bounds[i + 1] - bounds[i]) for i, c in enumerate(codes)
-        ),
+        tile=tile,
+        recipe=_recipe({str(c): bounds[i + 1] - bounds[i] for i, c in enumerate(codes)}),
         palette=palette,
-        view=str(rng.choice(["top", "perspective"])),  # type: ignore[arg-type]
-        angle=int(rng.integers(0, 360)),
-        size=int(rng.choice([256, 512, 768, 1024])),
-        seed=seed,
+        params=RenderParams(
+            view=str(rng.choice(["top", "perspective"])),
+            angle=int(rng.integers(0, 360)),
+            size=int(rng.choice([256, 512, 768, 1024])),
+            seed=seed,
+        ),
     )
 
 
-def _measure(layers, spec: RenderSpec, palette, *, geometry: bool):  # type: ignore[no-untyped-def]
+def _measure(
+    layers: Layers, spec: RenderSpec, palette: tuple[PaletteColor, ...], *, geometry: bool
+) -> Fidelity:
     """The fidelity as the engine reports it (geometry known) or as a file reads."""
-    top_face = layers.top if geometry and layers.top.shape[0] == spec.size else None
+    top_face = layers.top if geometry and layers.top.shape[0] == spec.params.size else None
     return fidelity_measure(
-        image=layers.image, palette=palette, recipe=spec.recipe, top_face=top_face
+        image=layers.image, palette=palette, recipe=spec.recipe.components, top_face=top_face
     )
 
 
@@ -109,10 +122,10 @@ def _accuracy(palette: tuple[PaletteColor, ...], n: int, *, geometry: bool) -> N
         spec = _random_spec(seed, palette)
         f = _measure(render_layers(spec), spec, palette, geometry=geometry)
         # A colour the analyzer could not measure at all counts as a miss.
-        de = max(f.delta_e00.values(), default=float("inf"))
-        if len(f.delta_e00) < len(spec.recipe):
-            de = float("inf")
-        rows.append((f.max_share_error_pp or 0.0, de, spec.view))
+        de_max = max(f.delta_e00.values(), default=float("inf"))
+        if len(f.delta_e00) < len(spec.recipe.components):
+            de_max = float("inf")
+        rows.append((f.max_share_error_pp or 0.0, de_max, spec.params.view))
     err = np.array([r[0] for r in rows])
     de = np.array([r[1] for r in rows])
     ok = (err <= 1.0) & (de <= 2.0)

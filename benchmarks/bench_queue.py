@@ -129,10 +129,19 @@ def main() -> None:
         run_one(0)  # warm: the first job loads the engine
         jobs = [run_one(seed) for seed in range(1, args.jobs + 1)]
 
-        to_start = [(j.started_at - j.created_at).total_seconds() * 1000 for j in jobs]
-        engine = [j.telemetry.engine_render_s for j in jobs]
-        on_worker = [j.telemetry.total_s for j in jobs]
-        end_to_end = [(j.finished_at - j.created_at).total_seconds() for j in jobs]
+        to_start: list[float] = []
+        engine: list[float] = []
+        on_worker: list[float] = []
+        end_to_end: list[float] = []
+        for j in jobs:
+            t = j.telemetry
+            # run_one returns succeeded jobs only: these are all recorded.
+            assert j.started_at is not None and j.finished_at is not None, j.pk
+            assert t.engine_render_s is not None and t.total_s is not None, j.pk
+            to_start.append((j.started_at - j.created_at).total_seconds() * 1000)
+            engine.append(t.engine_render_s)
+            on_worker.append(t.total_s)
+            end_to_end.append((j.finished_at - j.created_at).total_seconds())
 
         body = {"product": "SQ-500-30", "recipe": "RED:60,BLACK:40", "size": args.size, "seed": 1}
         dedup = []

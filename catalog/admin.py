@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
@@ -156,7 +157,7 @@ class ColorRecipeAdmin(admin.ModelAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: ColorRecipe, form: Any, change: bool) -> None:
-        if not change:
+        if not change and isinstance(request.user, User):  # always: the admin signs users in
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 

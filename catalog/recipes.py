@@ -115,7 +115,8 @@ def _percent_problem(raw: object, label: str) -> tuple[int | None, str | None]:
             else ""
         )
         return None, f"{label}: percent {raw} is not a whole number{hint}; use 1..100"
-    number = int(value)
+    # numbers.Real promises float(), not int(); an int keeps its exact value.
+    number = int(value) if isinstance(value, int) else int(float(value))
     if not 1 <= number <= TOTAL_PERCENT:
         return None, f"{label}: percent {number} is out of range; use a whole number 1..100"
     return number, None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from uuid import UUID
+
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -41,9 +43,7 @@ def _components_write(*, recipe_row: ColorRecipe, recipe: Recipe) -> None:
 
 
 @transaction.atomic
-def recipe_create(
-    *, name: str, recipe: Recipe, created_by: AbstractBaseUser | None = None
-) -> ColorRecipe:
+def recipe_create(*, name: str, recipe: Recipe, created_by: User | None = None) -> ColorRecipe:
     """Store a recipe that the parser has accepted (the caller parsed it, once)."""
     row = ColorRecipe.objects.create(
         name=name.strip(), canonical=recipe.canonical, created_by=created_by
@@ -73,7 +73,7 @@ def catalog_image_replace(
     width: int,
     height: int,
     render_key: str,
-    render_job_id: object | None,
+    render_job_id: UUID | None,
     thumbnail_name: str = "",
 ) -> CatalogImage:
     """Make an already stored file the product's current image for this slot.

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views.generic import TemplateView
 from django.views.static import serve
@@ -19,11 +19,11 @@ urlpatterns = [
 ]
 
 
-def media(request: HttpRequest, path: str) -> HttpResponse:
+def media(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
     """Rendered images from MEDIA_ROOT, for single-machine setups (SERVE_MEDIA)."""
     if not settings.SERVE_MEDIA:
         raise Http404("media is served by the storage or the front web server")
-    return serve(request, path, document_root=settings.MEDIA_ROOT)
+    return serve(request, path, document_root=str(settings.MEDIA_ROOT))
 
 
 if settings.MEDIA_URL.startswith("/"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -33,7 +33,7 @@ def render_jobs_created_today(*, client_id: str) -> int:
     return RenderJob.objects.filter(client_id=client_id, created_at__gte=since).count()
 
 
-def render_jobs_lost(*, now: timezone.datetime) -> QuerySet[RenderJob]:
+def render_jobs_lost(*, now: datetime) -> QuerySet[RenderJob]:
     """Running jobs whose worker stopped heartbeating."""
     cutoff = now - timedelta(seconds=settings.RENDER_HEARTBEAT_STALE_S)
     return RenderJob.objects.filter(status=RenderJob.Status.RUNNING).filter(
@@ -41,7 +41,7 @@ def render_jobs_lost(*, now: timezone.datetime) -> QuerySet[RenderJob]:
     )
 
 
-def render_jobs_waiting_too_long(*, now: timezone.datetime) -> QuerySet[RenderJob]:
+def render_jobs_waiting_too_long(*, now: datetime) -> QuerySet[RenderJob]:
     """Queued jobs that were never dispatched, or dispatched a while ago."""
     cutoff = now - timedelta(seconds=settings.RENDER_REDISPATCH_AFTER_S)
     return RenderJob.objects.filter(status=RenderJob.Status.QUEUED).filter(

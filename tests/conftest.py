@@ -33,10 +33,17 @@ def key_client(name: str, scope: str, **kwargs: Any) -> Any:
     """An API client that sends a new key with this name and scope."""
     from rest_framework.test import APIClient
 
+    from plitka_site.apikeys.models import ApiKey
     from plitka_site.apikeys.services import api_key_create
 
+    class KeyClient(APIClient):
+        """Also remembers the key it sends, for tests that revoke or inspect it."""
+
+        api_key: ApiKey
+        plaintext: str
+
     issued = api_key_create(name=name, scope=scope, **kwargs)
-    client = APIClient()
+    client = KeyClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.plaintext}")
     client.api_key = issued.api_key
     client.plaintext = issued.plaintext

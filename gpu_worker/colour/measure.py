@@ -68,7 +68,7 @@ def _shares(
     """(percent per class, pixel count per core)."""
     per_core = np.bincount(owner.ravel(), minlength=n).astype(np.float64)
     per_core[0] = 0.0
-    counts = np.bincount(cls, weights=per_core, minlength=k)[:k]
+    counts = np.bincount(cls, weights=per_core, minlength=k)[:k].astype(np.float64, copy=False)
     total = counts.sum()
     return (counts * 100.0 / total if total > 0 else counts), per_core
 
@@ -102,9 +102,10 @@ def fidelity_measure(
         codes = [c.code for c in palette]
     cand = np.array([by_code[c].lab for c in codes], dtype=np.float64).reshape(-1, 3)
 
-    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    ln = cv2.LUT(luma, LOG_LUMA)
-    tile, _interior = tile_region(cv2.LUT(luma, L_LUMA))
+    # OpenCV keeps uint8 and gives a LUT's own type; astype only states it, copying nothing.
+    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.uint8, copy=False)
+    ln = cv2.LUT(luma, LOG_LUMA).astype(np.float32, copy=False)
+    tile, _interior = tile_region(cv2.LUT(luma, L_LUMA).astype(np.float32, copy=False))
     tile_fraction = round(float(tile.mean()), 3)
     # Shares count the whole top face, rim granules included: on a 256 px picture the
     # tile holds ~700 granules, and leaving out an eroded rim (~20 % of them, a random

@@ -112,12 +112,17 @@ def _borders(ln: NDArray[np.float32]) -> NDArray[np.bool_]:
             dy, dx, 1, FLOOR_REACH, 1, r
         )
         floor = ln <= cv2.erode(ln, both, anchor=(r, r), borderType=cv2.BORDER_REPLICATE) + tol
-        bank = None
-        for sign in (-1, 1):
-            kern = _line_kernel(dy, dx, 1, VALLEY_REACH, sign, r)
-            side = cv2.dilate(ln, kern, anchor=(r, r), borderType=cv2.BORDER_REPLICATE) > thresh
-            bank = side if bank is None else bank & side
-        out |= bank & floor
+        before, after = (
+            cv2.dilate(
+                ln,
+                _line_kernel(dy, dx, 1, VALLEY_REACH, sign, r),
+                anchor=(r, r),
+                borderType=cv2.BORDER_REPLICATE,
+            )
+            > thresh
+            for sign in (-1, 1)
+        )
+        out |= before & after & floor
     return out
 
 
@@ -228,4 +233,6 @@ def granules_find(
     lab = linear_to_lab(np.nan_to_num(linear))
     y = np.nan_to_num(linear) @ np.array([0.2126729, 0.7151522, 0.0721750])
     area[0] = 0.0
-    return Granules(ids=ids, n=n, area=area, linear=linear, lab=lab, y=y)
+    return Granules(
+        ids=ids.astype(np.int32, copy=False), n=n, area=area, linear=linear, lab=lab, y=y
+    )

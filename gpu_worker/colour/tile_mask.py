@@ -29,8 +29,8 @@ def tile_region(lightness: NDArray[np.float32]) -> tuple[NDArray[np.bool_], NDAr
     std = np.sqrt(np.maximum(sq - mean * mean, 0.0))
     textured = (std > TEXTURE_STD).astype(np.uint8)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (win, win))
-    textured = cv2.morphologyEx(textured, cv2.MORPH_CLOSE, k)
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(textured, connectivity=8)
+    closed = cv2.morphologyEx(textured, cv2.MORPH_CLOSE, k)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     if n <= 1:
         empty = np.zeros((h, w), bool)
         return empty, empty

@@ -49,9 +49,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
-        fields = getattr(exc, "fields", None)
         response.data = error_body(
-            code=str(code), message=" ".join(_flatten(exc.detail)), fields=fields
+            code=str(code),
+            message=" ".join(_flatten(exc.detail)),
+            fields=getattr(exc, "fields", None),
         )
     return response
 

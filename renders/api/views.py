@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -15,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from plitka_site.api.permissions import IsStaff, caller_is_staff
+from plitka_site.apikeys.models import ApiKey
 from renders.api.filters import RenderJobFilter
 from renders.api.serializers import RenderJobSerializer, RenderSubmitSerializer, WorkerSerializer
 from renders.errors import IdempotencyMismatch, JobConflict, QuotaExceeded, RenderRequestError
@@ -43,9 +45,11 @@ class RenderRequestRefused(APIException):
 
 
 def requester_of(request: Request) -> Requester:
-    api_key = request.auth
-    if caller_is_staff(request):
+    if caller_is_staff(request) and isinstance(request.user, User):
         return Requester.staff(request.user)
+    api_key = request.auth
+    if not isinstance(api_key, ApiKey):  # the permission classes let no one else this far
+        raise PermissionDenied("A staff session or an API key is required.")
     return Requester(
         client_id=api_key.client_id,
         label=api_key.name,

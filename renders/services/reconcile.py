@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -25,7 +26,7 @@ class ReconcileReport:
     failed: list[str] = field(default_factory=list)
 
 
-def _recover(job_id: object, report: ReconcileReport) -> None:
+def _recover(job_id: UUID, report: ReconcileReport) -> None:
     with transaction.atomic():
         job = (
             RenderJob.objects.select_for_update(skip_locked=True)

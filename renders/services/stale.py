@@ -32,6 +32,8 @@ def catalog_rerender_stale(*, limit: int) -> list[str]:
     for image in images.order_by("created_at").iterator():
         if len(submitted) >= limit:
             break
+        if image.render_job_id is None:  # the query left these out
+            continue
         job = jobs.filter(pk=image.render_job_id).first()
         if job is None:
             continue

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -39,12 +39,12 @@ class Requester:
     client_id: str
     label: str
     source: str
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     sees_unpublished: bool = False
     render_quota_per_day: int | None = None
 
     @classmethod
-    def staff(cls, user: AbstractBaseUser) -> Requester:
+    def staff(cls, user: User) -> Requester:
         """A staff member, from the admin or with an admin session on the API."""
         return cls(
             client_id=f"user:{user.pk}",

@@ -45,7 +45,7 @@ def test_staff_add_a_recipe_with_inline_components(admin_client):
     assert response.status_code == 302, response.content.decode()[:2000]
     recipe = ColorRecipe.objects.get()
     assert recipe.canonical == "BLACK:40,RED:60"
-    assert recipe.created_by.username == "staff"
+    assert recipe.created_by is not None and recipe.created_by.username == "staff"
     change = admin_client.get(f"/admin/catalog/colorrecipe/{recipe.pk}/change/").content.decode()
     assert "100 %" in change
 

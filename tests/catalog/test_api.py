@@ -128,7 +128,8 @@ def test_staff_session_may_create(staff_client):
         "/api/v1/recipes/", {"name": "Staff mix", "components": "RED:100"}, format="json"
     )
     assert response.status_code == 201
-    assert ColorRecipe.objects.get().created_by.username == "staff"
+    created_by = ColorRecipe.objects.get().created_by
+    assert created_by is not None and created_by.username == "staff"
 
 
 def test_recipes_list_filters_by_canonical(read_client, demo_catalog):

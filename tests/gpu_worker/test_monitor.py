@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from gpu_worker.monitor import MAX_INTERVAL_S, ResourceMonitor, device_describe
+from gpu_worker.monitor import MAX_INTERVAL_S, ResourceMonitor, Sample, device_describe
 
 
 def test_samples_cover_the_run_at_the_interval():
-    seen = []
+    seen: list[Sample] = []
     with ResourceMonitor(interval_s=0.05, on_sample=seen.append) as monitor:
         time.sleep(0.3)
     summary = monitor.stop()
@@ -20,7 +20,8 @@ def test_samples_cover_the_run_at_the_interval():
     assert times == sorted(times)
     assert all(b - a <= MAX_INTERVAL_S for a, b in itertools.pairwise(times))
     assert len(seen) == len(summary.samples)
-    assert summary.peak("rss_mb") > 10
+    rss_peak = summary.peak("rss_mb")
+    assert rss_peak is not None and rss_peak > 10
     assert summary.mean("cpu_percent") is not None
     timeline = summary.timeline()
     assert {"t", "cpu_percent", "rss_mb"} <= set(timeline[0])

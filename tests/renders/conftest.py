@@ -30,10 +30,10 @@ def broker_url() -> Iterator[str]:
     redis.Redis.from_url(url).ping()  # fail loudly: these tests need the real Redis
     original = settings.CELERY_BROKER_URL
     settings.CELERY_BROKER_URL = url
-    app.conf.broker_url = url
+    app.conf["broker_url"] = url  # conf.broker_url is a read-only property over this key
     yield url
     settings.CELERY_BROKER_URL = original
-    app.conf.broker_url = original
+    app.conf["broker_url"] = original
 
 
 @pytest.fixture

@@ -124,6 +124,7 @@ def test_a_storefront_key_cannot_render_an_unpublished_product(
     render_client, staff_client, catalog, submit
 ):
     hidden = TileProduct.objects.filter(is_published=False).first()
+    assert hidden is not None
     response = submit(render_client, {**BODY, "product": hidden.sku})
     assert response.status_code == 400
     assert submit(staff_client, {**BODY, "product": hidden.sku}).status_code == 201

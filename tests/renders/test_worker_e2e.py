@@ -52,13 +52,15 @@ def test_submit_poll_and_fetch_the_png(celery_worker_live, render_client):
     result = body["result"]
     assert (result["width"], result["height"]) == (320, 320)
     job = RenderJob.objects.get(pk=job_id)
-    with default_storage.open(job.result_image.name) as handle:
+    image_name = job.result_image.name
+    assert image_name is not None
+    with default_storage.open(image_name) as handle:
         picture = Image.open(io.BytesIO(handle.read()))
         assert picture.format == "PNG"
         assert picture.size == (320, 320)
     assert result["image"].endswith(".png")
     assert result["thumbnail"].endswith(".webp")
-    assert job.result_image.name.split("/")[-1].removesuffix(".png") in job.result_image.name
+    assert image_name.split("/")[-1].removesuffix(".png") in image_name
     assert render_client.get(result["image"]).status_code == 200
 
     # The catalog shows it for that product, recipe, view and angle.
@@ -74,9 +76,9 @@ def test_submit_poll_and_fetch_the_png(celery_worker_live, render_client):
 
     # Telemetry and colour fidelity are recorded.
     telemetry = RenderTelemetry.objects.get(job=job)
-    assert telemetry.total_s > 0
-    assert telemetry.engine_render_s > 0
-    assert telemetry.queue_wait_s >= 0
+    assert telemetry.total_s is not None and telemetry.total_s > 0
+    assert telemetry.engine_render_s is not None and telemetry.engine_render_s > 0
+    assert telemetry.queue_wait_s is not None and telemetry.queue_wait_s >= 0
     assert telemetry.time_to_first_progress_s is not None
     assert telemetry.timeline
     times = [sample["t"] for sample in telemetry.timeline]

@@ -46,7 +46,8 @@ def granule_labels(
     _, labels = cv2.distanceTransformWithLabels(
         seeds, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_CCOMP
     )
-    return _warp_labels(labels, mean_diameter=mean_diameter, rng=rng)
+    # CV_32S labels: astype only states the type, it copies nothing.
+    return _warp_labels(labels.astype(np.int32, copy=False), mean_diameter=mean_diameter, rng=rng)
 
 
 def _warp_labels(

@@ -89,7 +89,7 @@ def soft_shadow(mask: NDArray[np.uint8], *, offset: tuple[float, float], blur_px
     h, w = mask.shape
     q = 4
     small = cv2.resize(mask, (max(1, w // q), max(1, h // q)), interpolation=cv2.INTER_AREA)
-    m = np.float32([[1, 0, offset[0] / q], [0, 1, offset[1] / q]])
+    m = np.array([[1, 0, offset[0] / q], [0, 1, offset[1] / q]], np.float32)
     small = cv2.warpAffine(small.astype(np.float32) / 255.0, m, (small.shape[1], small.shape[0]))
     sigma = max(0.5, blur_px / q)
     small = cv2.GaussianBlur(small, (0, 0), sigma)

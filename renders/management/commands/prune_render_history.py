@@ -1,4 +1,5 @@
 from argparse import ArgumentParser
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -15,10 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("--older-than-days", type=int, required=True)
         parser.add_argument("--dry-run", action="store_true")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         try:
             report = render_history_prune(
-                older_than_days=int(options["older_than_days"]),  # type: ignore[arg-type]
+                older_than_days=int(options["older_than_days"]),
                 dry_run=bool(options["dry_run"]),
             )
         except ValueError as exc:

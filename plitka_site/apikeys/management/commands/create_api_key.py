@@ -1,4 +1,5 @@
 from argparse import ArgumentParser
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -17,13 +18,13 @@ class Command(BaseCommand):
         parser.add_argument("--quota", type=int, default=None, help="new renders per day")
         parser.add_argument("--quiet", action="store_true", help="print only the key")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         try:
             issued = api_key_create(
                 name=str(options["name"]),
                 scope=str(options["scope"]),
                 rate_limit=str(options["rate"]),
-                render_quota_per_day=options["quota"],  # type: ignore[arg-type]
+                render_quota_per_day=options["quota"],
             )
         except (ValidationError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
