@@ -17,7 +17,7 @@ import json
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 MAX_SEED = 2**31 - 1
 OPTIONS_MAX_BYTES = 4096
@@ -301,7 +301,7 @@ class RenderParams:
         }
 
     @classmethod
-    def from_normalised(cls, values: Mapping[str, Any]) -> RenderParams:
+    def from_normalised(cls, values: Mapping[str, Any]) -> Self:
         """Back from `normalised()` (a stored job): trusted, a missing parameter is its default.
 
         Keys that are not parameters (a job's product and recipe) are ignored.

@@ -1,7 +1,8 @@
 """One render, start to encoded bytes, with timings and resource samples. No ORM.
 
-The Celery task feeds it a RenderSpec and hooks (progress, cancel, heartbeat) and stores
-what comes back; the in-process `manage.py render` command calls it the same way.
+The worker's execute step (renders/worker/execute.py, run by the Celery task and by the
+in-process `manage.py render`) feeds it a RenderSpec and hooks (progress, cancel,
+heartbeat) and stores what comes back. The spec's parameters name the engine.
 """
 
 from __future__ import annotations

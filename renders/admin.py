@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -29,6 +31,17 @@ def recipe_swatch(job: RenderJob) -> str:
         (c.code, c.percent, colours.get(c.code, {}).get("hex", "#888888"))
         for c in job.recipe_rendered.components
     )
+
+
+def _staff_requester(request: HttpRequest) -> Requester:
+    """The admin lets only signed-in staff reach its actions: the user is a real one."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return Requester.staff(request.user)
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _param_filter(name: str, param: ChoiceParam) -> type[admin.SimpleListFilter]:
@@ -149,7 +162,12 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
 
     # History is evidence: read-only here; retention is prune_render_history's job.
-    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
+    readonly_fields = [
+        name
+        for _, options in fieldsets
+        for entry in options["fields"]
+        for name in ([entry] if isinstance(entry, str) else entry)
+    ]
 
     @admin.display(description="")
     def preview(self, job: RenderJob) -> str:
@@ -214,7 +232,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "",
             "<tr><th>{}</th><td>{}</td><td style='color:#666'>{}</td></tr>",
             (
-                (name, json.dumps(values[name], ensure_ascii=False), param.describe())
+                (name, _shown(values[name]), param.describe())
                 for name, param in render_param_declarations()
             ),
         )
@@ -247,7 +265,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             try:
                 result = render_job_resubmit(
                     job=job,
-                    requester=Requester.staff(request.user),  # type: ignore[arg-type]
+                    requester=_staff_requester(request),
                     queue=RenderJob.Queue.INTERACTIVE,
                     force=True,
                     follow_catalog=False,
@@ -279,7 +297,7 @@ def render_all_views(
                 products=queryset,
                 recipes=form.cleaned_data["recipes"],
                 params=RenderParams(**form.render_values()),
-                requester=Requester.staff(request.user),  # type: ignore[arg-type]
+                requester=_staff_requester(request),
             )
         except RenderRequestError as exc:
             messages.error(request, exc.message)

@@ -1,4 +1,4 @@
-"""Render engines behind one Protocol; see base.py and registry.py."""
+"""Render engines behind one Protocol (gpu_worker/contract.py), found by name in registry.py."""
 
 from gpu_worker.contract import Engine, RenderCanceled, RenderResult, UnknownEngine
 

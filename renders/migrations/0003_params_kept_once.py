@@ -62,8 +62,8 @@ def backwards(apps, schema_editor):
     IdempotencyRecord.objects.filter(created=True).update(response_status=201)
 
 
-OLD_COLUMNS = ("angle", "engine", "options", "quality", "recipe_canonical", "recipe_snapshot")
-OLD_COLUMNS += ("seed", "size", "view")
+OLD_COLUMNS: tuple[str, ...] = ("angle", "engine", "options", "quality", "recipe_canonical")
+OLD_COLUMNS += ("recipe_snapshot", "seed", "size", "view")
 
 
 class Migration(migrations.Migration):
@@ -96,16 +96,17 @@ class Migration(migrations.Migration):
             ),
             preserve_default=False,
         ),
-        # Reversing needs the old columns to accept the rows back: give them defaults.
+        # Reversing re-adds the old columns to tables with rows in them: give them neutral
+        # defaults (backwards() then fills in each job's real values).
         *(
             migrations.AlterField(model_name="renderjob", name=name, field=field)
             for name, field in (
                 ("recipe_canonical", models.CharField(max_length=200, db_index=True, default="")),
                 ("recipe_snapshot", models.JSONField(default=list)),
-                ("engine", models.CharField(max_length=32, default="procedural")),
-                ("view", models.CharField(max_length=16, default="top")),
+                ("engine", models.CharField(max_length=32, default="")),
+                ("view", models.CharField(max_length=16, default="")),
                 ("angle", models.PositiveSmallIntegerField(default=0)),
-                ("size", models.PositiveSmallIntegerField(default=1024)),
+                ("size", models.PositiveSmallIntegerField(default=0)),
                 ("seed", models.PositiveBigIntegerField(default=0)),
             )
         ),

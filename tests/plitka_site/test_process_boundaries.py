@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -104,3 +105,58 @@ def test_the_celery_app_reads_the_worker_settings_the_design_asks_for():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "1", "True", "True", "priority"]
+
+
+def _imports(package: str) -> dict[str, set[str]]:
+    """Modules each file of `package` imports (absolute names; relative ones resolved)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = module.split(".")[: -node.level]
+                    base = ".".join([*parent, base] if base else parent)
+                names.add(base)
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+def test_dependencies_point_one_way():
+    # catalog is the base: the renders app builds on it, never the other way round.
+    for path, names in _imports("catalog").items():
+        assert not {n for n in names if n.split(".")[0] in {"renders", "gpu_worker"}}, path
+    # The engines take plain data: no Django, no jobs, only catalog's plain value types.
+    plain_catalog = {"catalog", "catalog.recipes", "catalog.geometry", "catalog.palette"}
+    for path, names in _imports("gpu_worker").items():
+        roots = {n.split(".")[0] for n in names}
+        assert not roots & {"django", "rest_framework", "renders", "plitka_site", "celery"}, path
+        assert {n for n in names if n.split(".")[0] == "catalog"} <= plain_catalog, path
+
+
+def test_the_engines_and_the_analyzer_load_without_django():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\n"
+            "import gpu_worker.engines.procedural.engine, gpu_worker.runner\n"
+            "import gpu_worker.colour.measure, gpu_worker.params, gpu_worker.contract\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "{'django', 'renders', 'rest_framework', 'celery'}))",
+        ],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

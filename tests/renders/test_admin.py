@@ -67,8 +67,10 @@ def test_rerender_action_makes_a_new_job(admin_client, done_job):
     )
     jobs = RenderJob.objects.order_by("created_at")
     assert jobs.count() == 2
-    assert jobs.last().source == "admin"
-    assert jobs.last().render_key == done_job.render_key
+    newest = jobs.last()
+    assert newest is not None
+    assert newest.source == "admin"
+    assert newest.render_key == done_job.render_key
 
 
 def test_cancel_action(admin_client, db, demo_catalog, broker):
@@ -134,3 +136,46 @@ def test_prune_keeps_jobs_behind_catalog_images(done_job):
     assert report.jobs == 1
     assert not RenderJob.objects.filter(pk=orphan.pk).exists()
     assert RenderJob.objects.filter(pk=done_job.pk).exists()
+
+
+def test_bulk_render_refuses_a_bad_size_with_the_declarations_words(
+    admin_client, db, demo_catalog, broker
+):
+    product = TileProduct.objects.filter(shape="brick").first()
+    assert product is not None
+    page = admin_client.post(
+        "/admin/catalog/tileproduct/",
+        {
+            "action": "render_all_views",
+            "_selected_action": [str(product.pk)],
+            "apply": "1",
+            "recipes": [str(ColorRecipe.objects.get(name="Sea").pk)],
+            "size": "100",
+        },
+    )
+    assert "100 is out of range; use 256..2048" in page.content.decode()
+    assert not RenderJob.objects.exists()
+
+
+def test_job_list_filters_on_parameters_and_searches_the_recipe(admin_client, done_job):
+    found = admin_client.get("/admin/renders/renderjob/", {"view": "top", "q": "BLACK:40"})
+    assert str(done_job.pk) in found.content.decode()
+    other = admin_client.get("/admin/renders/renderjob/", {"view": "perspective"})
+    assert str(done_job.pk) not in other.content.decode()
+
+
+def test_rerender_of_a_derived_seed_job_derives_it_again(admin_client, db, demo_catalog, broker):
+    job = render_job_submit(
+        product_sku="SQ-500-30",
+        recipe="RED:60,BLACK:40",
+        requester=REQUESTER,
+        params=RenderParams(size=256),
+    ).job
+    assert job.seed_derived
+    render_job_execute(job_id=job.pk, worker_name="w1")
+    admin_client.post(
+        "/admin/renders/renderjob/", {"action": "rerender", "_selected_action": [str(job.pk)]}
+    )
+    again = RenderJob.objects.exclude(pk=job.pk).get()
+    assert again.seed_derived and again.params == job.params
+    assert again.render_key == job.render_key and again.source == "admin"

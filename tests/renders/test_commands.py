@@ -49,6 +49,7 @@ def test_render_writes_a_png_and_reports_fidelity_within_target(db, demo_catalog
     # The render left its audit row, made here rather than on a worker.
     job = RenderJob.objects.get(pk=report["job"])
     assert (job.source, job.status, job.fidelity) == ("cli", "succeeded", fidelity)
+    assert job.telemetry.total_s is not None
     assert job.worker.startswith("cli@") and job.telemetry.total_s > 0
     assert not job.dispatched_at  # nothing was queued in Redis
 
@@ -132,6 +133,19 @@ def test_cli_errors_name_the_problem(db, demo_catalog, tmp_path):
             "RED:100",
             "--model",
             "sdxl",
+            "--out",
+            str(tmp_path / "x.png"),
+        )
+    # Parameters are checked by their one declaration: the API's words, on the CLI.
+    with pytest.raises(CommandError, match=r"size: 100 is out of range; use 256\.\.2048"):
+        run(
+            "render",
+            "--product",
+            "SQ-500-30",
+            "--recipe",
+            "RED:100",
+            "--size",
+            "100",
             "--out",
             str(tmp_path / "x.png"),
         )

@@ -28,6 +28,8 @@ from .shading import GAP_LEVEL, bevel_shading, granule_shading, soft_shadow
 # as fine, as they are on the real tiles.
 FINE_MIN_PX = 6.5
 MIN_GRANULES = 700
+# "high" quality draws at twice the size up to here; larger pictures have pixels enough.
+SUPERSAMPLE_MAX_PX = 1024
 # Binder albedo (linear); lit at the gap level it reads about sRGB 15: near-black, darker
 # than the rims of the darkest granules.
 BINDER_LINEAR = 0.025
@@ -114,7 +116,7 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     note = stage or (lambda _name: None)
     # Supersampling only on request: labels are nearest-neighbour anyway, so the default
     # single sample never blends two granule colours; "high" quality smooths the edges.
-    ss = 2 if spec.params.quality == "high" and spec.params.size <= 1024 else 1
+    ss = 2 if spec.params.quality == "high" and spec.params.size <= SUPERSAMPLE_MAX_PX else 1
     size = spec.params.size * ss
     palette = spec.palette_by_code()
     seeds = np.random.SeedSequence(int(spec.seed)).spawn(4)
@@ -141,10 +143,10 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     if view.sides:
         side_aa = np.zeros((size, size), np.uint8)
         shift = 4
-        for face in view.sides:
-            pts = np.rint(face.quad * (1 << shift)).astype(np.int32)
+        for side in view.sides:
+            pts = np.rint(side.quad * (1 << shift)).astype(np.int32)
             cv2.fillConvexPoly(side_aa, pts, 255, lineType=cv2.LINE_AA, shift=shift)
-            cv2.fillConvexPoly(side_shade, pts, float(face.brightness), shift=shift)
+            cv2.fillConvexPoly(side_shade, pts, float(side.brightness), shift=shift)
         side_hard = (side_aa >= 128) & ~top_hard
         assert view.side_local_to_out is not None
         side_labels = _warp_nearest(local, view.side_local_to_out, size, False)

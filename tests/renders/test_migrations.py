@@ -1,0 +1,101 @@
+"""Migration 0003 keeps every stored job readable: same request, same render key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from renders.render_key import render_key_compute, seed_derive
+
+BEFORE = [("renders", "0002_beat_schedules")]
+AFTER = [("renders", "0003_params_kept_once")]
+
+
+def _migrate(targets: list[tuple[str, str]]) -> Any:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def _old_job(apps: Any, *, seed: int, key: str) -> Any:
+    product = apps.get_model("catalog", "TileProduct").objects.create(
+        sku="SQ-500-30",
+        name="Square",
+        shape="square",
+        width_mm=500,
+        height_mm=500,
+        thickness_mm=30,
+        granule_size="medium",
+    )
+    geometry = {
+        "sku": "SQ-500-30",
+        "shape": "square",
+        "width_mm": 500,
+        "height_mm": 500,
+        "thickness_mm": 30,
+        "granule_size": "medium",
+    }
+    values = {"view": "top", "angle": 0, "size": 1024, "seed": seed}
+    values |= {"engine": "procedural", "quality": "standard", "options": {}}
+    colours = {
+        "BLACK": {"hex": "#2B2B2D", "lab": [17.9, 0.4, -1.3], "lightness_spread": 3.0},
+        "RED": {"hex": "#D05042", "lab": [51.3, 50.1, 34.4], "lightness_spread": 6.0},
+    }
+    return apps.get_model("renders", "RenderJob").objects.create(
+        product=product,
+        recipe_canonical="BLACK:40,RED:60",
+        recipe_snapshot=[
+            {"color": "BLACK", "percent": 40, **colours["BLACK"]},
+            {"color": "RED", "percent": 60, **colours["RED"]},
+        ],
+        engine_version="1.5.0",
+        params={"product": geometry, "recipe": "BLACK:40,RED:60", **values},
+        render_key=key,
+        status="succeeded",
+        source="api",
+        **values,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_old_jobs_keep_their_request_key_and_colours():
+    from catalog.recipes import Component, Recipe
+
+    recipe = Recipe(components=(Component("BLACK", 40), Component("RED", 60)))
+    derived = seed_derive(sku="SQ-500-30", recipe=recipe)
+    try:
+        apps = _migrate(BEFORE)
+        old = _old_job(apps, seed=derived, key="k1")
+        chosen = apps.get_model("renders", "RenderJob").objects.create(
+            **{
+                f.name: getattr(old, f.name)
+                for f in old._meta.concrete_fields
+                if f.name not in {"id", "created_at"}
+            }
+            | {"seed": 7, "params": {**old.params, "seed": 7}, "render_key": "k2"}
+        )
+        apps.get_model("renders", "IdempotencyRecord").objects.create(
+            client_id="c", key="i", request_hash="h", job=old, response_status=201
+        )
+        apps = _migrate(AFTER)
+        jobs = apps.get_model("renders", "RenderJob").objects
+        migrated = jobs.get(pk=old.pk)
+        assert migrated.params == old.params  # the request as it was hashed
+        assert migrated.palette_snapshot["RED"]["hex"] == "#D05042"
+        assert set(migrated.palette_snapshot) == {"BLACK", "RED"}
+        assert migrated.seed_derived is True
+        assert jobs.get(pk=chosen.pk).seed_derived is False
+        record = apps.get_model("renders", "IdempotencyRecord").objects.get(key="i")
+        assert record.created is True
+        # Today's code hashes the migrated request to the key the old code gave it (the
+        # same value tests/renders/test_render_key.py pins).
+        key = render_key_compute(
+            normalised=migrated.params, engine_version="1.5.0", model_revision=None
+        )
+        assert key == "0f8ab189a853b0b01b5974a2bbbbccd280394fbcddd74893cd8e989173183998"
+    finally:
+        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
