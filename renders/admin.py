@@ -15,7 +15,8 @@ from django.utils.html import format_html, format_html_join
 
 from catalog.admin import ReadOnlyAdminMixin, mix_strip, product_action_register
 from catalog.models import TileProduct
-from gpu_worker.params import ChoiceParam, RenderParams, render_param_declarations
+from gpu_worker.param_kinds import ChoiceParam
+from gpu_worker.params import RenderParams, render_param_declarations
 from renders.admin_forms import BulkRenderForm
 from renders.errors import RenderRequestError
 from renders.models import RenderJob

@@ -7,14 +7,8 @@ from typing import Any
 from django import forms
 
 from catalog.models import ColorRecipe
-from gpu_worker.params import (
-    ChoiceParam,
-    Param,
-    ParamProblem,
-    RealParam,
-    WholeParam,
-    render_param_declaration,
-)
+from gpu_worker.param_kinds import ChoiceParam, Param, ParamProblem, RealParam, WholeParam
+from gpu_worker.params import render_param_declaration
 
 
 class RenderParamFormField(forms.Field):

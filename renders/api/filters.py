@@ -6,7 +6,8 @@ from typing import Any
 
 import django_filters
 
-from gpu_worker.params import ChoiceParam, render_param_declarations
+from gpu_worker.param_kinds import ChoiceParam
+from gpu_worker.params import render_param_declarations
 from renders.models import RenderJob
 
 

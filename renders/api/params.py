@@ -10,7 +10,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from gpu_worker.params import Param, ParamProblem, render_param_declarations
+from gpu_worker.param_kinds import Param, ParamProblem
+from gpu_worker.params import render_param_declarations
 
 
 class RenderParamField(serializers.Field):

@@ -6,15 +6,17 @@ from dataclasses import dataclass
 
 import pytest
 
-from gpu_worker.params import (
+from gpu_worker.param_kinds import (
     ChoiceParam,
     ObjectParam,
-    ParamError,
     ParamProblem,
     RealParam,
-    RenderParams,
     WholeParam,
     declare,
+)
+from gpu_worker.params import (
+    ParamError,
+    RenderParams,
     render_param_declaration,
     render_param_declarations,
     render_params_parse,

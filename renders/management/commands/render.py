@@ -16,12 +16,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from gpu_worker.params import (
-    ObjectParam,
-    ParamError,
-    render_param_declarations,
-    render_params_parse,
-)
+from gpu_worker.param_kinds import ObjectParam
+from gpu_worker.params import ParamError, render_param_declarations, render_params_parse
 from renders.errors import RenderRequestError
 from renders.management.reports import fidelity_table
 from renders.models import RenderJob
