@@ -25,6 +25,9 @@ from pathlib import Path
 from machine import cpu_model  # beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gpu_worker.params import render_param_declaration  # noqa: E402
 
 
 def _prepare_env(scratch: Path) -> dict[str, str]:
@@ -47,7 +50,7 @@ def _prepare_env(scratch: Path) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=20)
-    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--size", type=int, default=render_param_declaration("size").default)
     parser.add_argument("--dedup-requests", type=int, default=50)
     args = parser.parse_args()
 

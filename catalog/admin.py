@@ -94,9 +94,13 @@ class TileProductAdmin(admin.ModelAdmin):
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
+        if not actions:  # popups and users without change permission get none
+            return actions
         for action in _product_actions:
-            func, name, description = self.get_action(action) or (action, "", "")
-            actions[name] = (func, name, description)
+            found = self.get_action(action)
+            if found is not None and self.has_change_permission(request):
+                func, name, description = found
+                actions[name] = (func, name, description)
         return actions
 
     @admin.display(description="W x H x T, mm")

@@ -55,6 +55,28 @@ class Recipe:
     def percent_of(self, code: str) -> int:
         return next((c.percent for c in self.components if c.code == code), 0)
 
+    @classmethod
+    def from_canonical(cls, text: str) -> Recipe:
+        """Read back a canonical string that `canonical` wrote (a stored job's recipe).
+
+        Not for input: what comes from outside goes through `recipe_parse`. This only undoes
+        `canonical`, and refuses any string that `canonical` would not have written.
+        """
+        try:
+            pairs = [item.split(":") for item in text.split(",")]
+            recipe = cls(components=tuple(Component(code, int(p)) for code, p in pairs))
+        except ValueError:
+            raise ValueError(f"not a canonical recipe: {text!r}") from None
+        if recipe.canonical != text or sorted(recipe.components, key=_by_code) != list(
+            recipe.components
+        ):
+            raise ValueError(f"not a canonical recipe: {text!r}")
+        return recipe
+
+
+def _by_code(component: Component) -> str:
+    return component.code
+
 
 class RecipeError(ValueError):
     """Why a recipe is not acceptable; every message says what would be right."""

@@ -21,7 +21,7 @@ from renders.admin_forms import BulkRenderForm
 from renders.errors import RenderRequestError
 from renders.models import RenderJob
 from renders.plots import timeline_svg
-from renders.selectors import render_telemetry_summary
+from renders.selectors import render_jobs_with_param, render_telemetry_summary
 from renders.services import Requester, render_job_cancel, render_job_resubmit
 from renders.services.bulk import STANDARD_VIEWS, product_render_all_views
 
@@ -53,7 +53,7 @@ def _param_filter(name: str, param: ChoiceParam) -> type[admin.SimpleListFilter]
 
     def queryset(self: Any, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
-        return queryset.filter(**{f"params__{name}": value}) if value else queryset
+        return render_jobs_with_param(jobs=queryset, name=name, value=value) if value else queryset
 
     attrs = {
         "title": name,

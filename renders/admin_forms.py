@@ -45,18 +45,24 @@ def render_param_form_field(name: str) -> RenderParamFormField:
     return RenderParamFormField(param=render_param_declaration(name))
 
 
+# The parameters staff choose for a bulk render; the views and angles are the standard set.
+BULK_PARAMS = ("size", "engine", "quality")
+
+
 class BulkRenderForm(forms.Form):
     recipes = forms.ModelMultipleChoiceField(
         queryset=ColorRecipe.objects.all(), widget=forms.CheckboxSelectMultiple
     )
-    size = render_param_form_field("size")
-    engine = render_param_form_field("engine")
-    quality = render_param_form_field("quality")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in BULK_PARAMS:
+            self.fields[name] = render_param_form_field(name)
 
     def render_values(self) -> dict[str, Any]:
         """The render parameters given (left blank: their defaults)."""
         return {
             name: self.cleaned_data[name]
-            for name in ("size", "engine", "quality")
+            for name in BULK_PARAMS
             if self.cleaned_data.get(name) is not None
         }

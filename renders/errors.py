@@ -1,7 +1,8 @@
 """Why a render request or action was refused: domain errors, no HTTP here.
 
 Each carries a stable `code` and a message that names the problem; `fields` maps each bad
-input to what is wrong with it. The API layer (renders/api/errors.py) picks the status.
+input to what is wrong with it. The API layer picks the HTTP status (REFUSAL_STATUS in
+renders/api/views.py).
 """
 
 from __future__ import annotations

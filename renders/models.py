@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from catalog.geometry import TileGeometry
-from catalog.recipes import ColorName, Recipe, recipe_parse
+from catalog.recipes import Recipe
 from gpu_worker.params import RenderParams
 
 
@@ -131,9 +131,8 @@ class RenderJob(models.Model):
 
     @property
     def recipe_rendered(self) -> Recipe:
-        """The recipe rendered as the parser's value (it was validated at submit)."""
-        codes = [ColorName(code=code) for code in self.palette_snapshot]
-        return recipe_parse(value=self.recipe_canonical, colors=codes)
+        """The recipe rendered (parsed and validated once, at submit; read back here)."""
+        return Recipe.from_canonical(self.recipe_canonical)
 
     @property
     def tile(self) -> TileGeometry:

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from gpu_worker.params import render_param_declaration
 from renders.models import RenderJob, RenderTelemetry, Worker
 
 
@@ -63,3 +64,16 @@ def render_timings(telemetry: RenderTelemetry) -> dict[str, float | None]:
     """Seconds per phase of one render, keyed by phase."""
     phases = ("load", "inference", "postprocess", "store", "total", "engine_render")
     return {phase: getattr(telemetry, f"{phase}_s") for phase in phases}
+
+
+def render_jobs_with_param(
+    *, jobs: QuerySet[RenderJob], name: str, value: object
+) -> QuerySet[RenderJob]:
+    """Jobs whose render parameter `name` is `value` (from the API's or the admin's filter).
+
+    A parameter at its default may be absent from `params` (see RenderParams.normalised),
+    so asking for the default also finds the jobs that do not have the key.
+    """
+    if value == render_param_declaration(name).default:
+        return jobs.filter(Q(**{f"params__{name}": value}) | ~Q(params__has_key=name))
+    return jobs.filter(**{f"params__{name}": value})

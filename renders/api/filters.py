@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.db.models import QuerySet
 
 from gpu_worker.param_kinds import ChoiceParam
 from gpu_worker.params import render_param_declarations
 from renders.models import RenderJob
+from renders.selectors import render_jobs_with_param
 
 
 class _RenderJobFilterBase(django_filters.FilterSet):
@@ -21,11 +23,18 @@ class _RenderJobFilterBase(django_filters.FilterSet):
         fields = ["product", "status", "source", "queue"]
 
 
-def _param_filters() -> dict[str, Any]:
+def _param_filter(name: str, param: ChoiceParam) -> django_filters.CharFilter:
     # Parameters live in the job's `params` JSON; a key lookup reads them on SQLite and
     # PostgreSQL alike.
+    def method(jobs: QuerySet[RenderJob], _field: str, value: str) -> QuerySet[RenderJob]:
+        return render_jobs_with_param(jobs=jobs, name=name, value=value)
+
+    return django_filters.CharFilter(method=method, help_text=param.describe())
+
+
+def _param_filters() -> dict[str, Any]:
     return {
-        name: django_filters.CharFilter(field_name=f"params__{name}", help_text=param.describe())
+        name: _param_filter(name, param)
         for name, param in render_param_declarations()
         if isinstance(param, ChoiceParam)
     }

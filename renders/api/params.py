@@ -20,7 +20,8 @@ class RenderParamField(serializers.Field):
     def __init__(self, *, param: Param, **kwargs: Any) -> None:
         self.param = param
         kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_null", True)
+        # Null means "choose for me" only where the default is exactly that (the seed).
+        kwargs.setdefault("allow_null", param.default is None)
         kwargs.setdefault("help_text", param.describe())
         super().__init__(**kwargs)
         # drf-spectacular reads this per field instance: the schema says what parse accepts.

@@ -40,7 +40,10 @@ class RenderRequestRefused(APIException):
 
     def __init__(self, error: RenderRequestError) -> None:
         super().__init__(detail=error.message, code=error.code)
-        self.status_code = REFUSAL_STATUS.get(type(error), status.HTTP_400_BAD_REQUEST)
+        self.status_code = next(
+            (REFUSAL_STATUS[kind] for kind in type(error).__mro__ if kind in REFUSAL_STATUS),
+            status.HTTP_400_BAD_REQUEST,
+        )
         self.fields = error.fields
 
 

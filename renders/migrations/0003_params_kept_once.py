@@ -52,10 +52,11 @@ def backwards(apps, schema_editor):
         for name in ("engine", "view", "angle", "size", "seed", "quality", "options"):
             setattr(job, name, params[name])
         job.recipe_canonical = params["recipe"]
-        percents = dict(item.split(":") for item in params["recipe"].split(","))
+        # In the canonical (recipe) order: PostgreSQL's jsonb does not keep key order.
+        pairs = [item.split(":") for item in params["recipe"].split(",")]
         job.recipe_snapshot = [
-            {"color": code, "percent": int(percents[code]), **figures}
-            for code, figures in job.palette_snapshot.items()
+            {"color": code, "percent": int(percent), **job.palette_snapshot[code]}
+            for code, percent in pairs
         ]
         job.save()
     IdempotencyRecord = apps.get_model("renders", "IdempotencyRecord")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from catalog.models import ColorRecipe, TileProduct
 from gpu_worker.params import RenderParams
 from renders.models import RenderJob
-from renders.services.submit import Requester, render_job_submit
+from renders.services.submit import Requester, render_job_submit, render_recipe_resolve
 
 # What "render all views" means for a product page: (view, angle).
 STANDARD_VIEWS: tuple[tuple[str, int], ...] = (("top", 0), ("perspective", 0), ("perspective", 45))
@@ -25,14 +26,14 @@ def product_render_all_views(
     `params` gives everything but the view and angle (size, engine, quality, ...).
     """
     made = 0
-    recipe_ids = [recipe.pk for recipe in recipes]
+    chosen = [render_recipe_resolve(value=recipe.pk) for recipe in recipes]  # each parsed once
     for product in products:
-        for recipe_id in recipe_ids:
+        for choice in chosen:
             for view, angle in STANDARD_VIEWS:
                 result = render_job_submit(
                     product_sku=product.sku,
-                    recipe=recipe_id,
-                    params=RenderParams(**{**params.as_dict(), "view": view, "angle": angle}),
+                    recipe=choice,
+                    params=replace(params, view=view, angle=angle),
                     requester=requester,
                     queue=RenderJob.Queue.BATCH,
                 )

@@ -22,7 +22,7 @@ from catalog.selectors import (
     recipe_validate,
 )
 from gpu_worker.engines.registry import engine_version
-from gpu_worker.params import RenderParams
+from gpu_worker.params import ParamError, RenderParams, render_params_parse
 from renders.errors import IdempotencyMismatch, QuotaExceeded, RenderRequestError
 from renders.models import IdempotencyRecord, RenderJob
 from renders.render_key import render_key_compute, render_request_normalise, seed_derive
@@ -58,22 +58,42 @@ class Requester:
 @dataclass(frozen=True, slots=True)
 class SubmitResult:
     job: RenderJob
-    created: bool  # False: an identical render was already done or under way
+    # Whether the request made the job. An idempotent replay answers as the first request
+    # did (so a client that retries gets the same status), even though nothing is new now.
+    created: bool
 
 
-def _recipe_resolve(value: object) -> tuple[Recipe, ColorRecipe | None]:
-    """A recipe id (int or digit string) names a stored recipe; anything else is parsed."""
+@dataclass(frozen=True, slots=True)
+class RecipeChoice:
+    """A recipe as asked for: its components, and the stored recipe it names, if any."""
+
+    recipe: Recipe
+    stored: ColorRecipe | None = None
+
+
+MAX_RECIPE_ID_DIGITS = 18  # a bigint; longer digit strings are no id
+
+
+def render_recipe_resolve(*, value: object) -> RecipeChoice:
+    """A recipe id (int or digit string) names a stored recipe; anything else is parsed.
+
+    Callers that submit one recipe many times resolve it once and pass the RecipeChoice.
+    """
+    if isinstance(value, RecipeChoice):
+        return value
+    text = value.strip() if isinstance(value, str) else ""
     if (isinstance(value, int) and not isinstance(value, bool)) or (
-        isinstance(value, str) and value.strip().isdigit()
+        text.isascii() and text.isdigit() and len(text) <= MAX_RECIPE_ID_DIGITS
     ):
-        stored = recipe_list().filter(pk=int(value)).first()
+        pk = value if isinstance(value, int) else int(text)
+        stored = recipe_list().filter(pk=pk).first()
         if stored is None:
             raise RenderRequestError(
                 f"there is no recipe with id {value}", fields={"recipe": [f"no recipe {value}"]}
             )
-        return recipe_of(recipe=stored), stored
+        return RecipeChoice(recipe=recipe_of(recipe=stored), stored=stored)
     try:
-        return recipe_validate(value=value), None
+        return RecipeChoice(recipe=recipe_validate(value=value))
     except RecipeError as exc:
         raise RenderRequestError("recipe: " + exc.message, fields={"recipe": exc.problems}) from exc
 
@@ -104,7 +124,8 @@ def _request_resolve(
     if product is None:
         message = f"there is no product with SKU {product_sku!r}"
         raise RenderRequestError(message, fields={"product": [message]})
-    parsed, stored = _recipe_resolve(recipe)
+    choice = render_recipe_resolve(value=recipe)
+    parsed, stored = choice.recipe, choice.stored
     _engine_check(params.engine)
     seed_derived = params.seed is None
     if params.seed is None:
@@ -213,9 +234,14 @@ def render_job_resubmit(
     A derived seed is derived again, a chosen one kept. With `follow_catalog` the named
     recipe is read as it is today (the stale sweep); otherwise the recipe the job rendered.
     """
-    params = job.render_params
+    stored = job.render_params.as_dict()
     if job.seed_derived:
-        params = replace(params, seed=None)
+        stored["seed"] = None
+    try:
+        # Checked again: the declarations' bounds may have narrowed since the job was made.
+        params = render_params_parse(stored)
+    except ParamError as exc:
+        raise RenderRequestError(str(exc), fields={k: [v] for k, v in exc.fields.items()}) from exc
     recipe: object = job.recipe_canonical
     if follow_catalog and job.recipe_id is not None:
         recipe = job.recipe_id

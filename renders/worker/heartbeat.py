@@ -67,6 +67,11 @@ def worker_job_done(*, name: str) -> None:
     Worker.objects.filter(name=name).update(current_job=None)
 
 
+def worker_forget(*, name: str) -> None:
+    """Remove a worker's row (a process that ran jobs but serves no queue)."""
+    Worker.objects.filter(name=name).delete()
+
+
 def _beat_forever(name: str) -> None:
     device = device_describe()
     try:

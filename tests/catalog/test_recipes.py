@@ -204,3 +204,13 @@ def test_the_stock_palette_has_unique_codes_and_names():
     data = json.loads(json.dumps(stock_palette()))
     assert len(data) == 29
     assert len({c["code"] for c in data}) == 29
+
+
+def test_a_canonical_string_reads_back_and_nothing_else_does():
+    from catalog.recipes import Recipe
+
+    recipe = Recipe.from_canonical("BLACK:40,RED:60")
+    assert recipe.canonical == "BLACK:40,RED:60" and recipe.percent_of("RED") == 60
+    for text in ("RED:60,BLACK:40", "BLACK:40, RED:60", "RED:0.6", "RED", "", "RED:+100"):
+        with pytest.raises(ValueError, match="not a canonical recipe"):
+            Recipe.from_canonical(text)

@@ -53,6 +53,10 @@ def test_parse_accepts_json_form_and_cli_spellings_of_the_same_values():
         ({"options": [1, 2]}, "options", "object"),
         ({"options": {"x": "y" * 5000}}, "options", "4 KiB"),
         ({"colour": "red"}, "colour", "not a render parameter"),
+        ({"size": "²"}, "size", "not a whole number"),
+        ({"size": "--5"}, "size", "not a whole number"),
+        ({"size": "9" * 5000}, "size", "not a whole number"),
+        ({"angle": "1e400"}, "angle", "not a whole number"),
     ],
 )
 def test_bad_values_name_the_parameter_and_what_would_be_right(values, field, words):
@@ -66,6 +70,11 @@ def test_every_problem_is_named_at_once():
     with pytest.raises(ParamError) as caught:
         render_params_parse({"size": 1, "angle": -1, "view": "x"})
     assert set(caught.value.fields) == {"size", "angle", "view"}
+
+
+def test_signs_and_whole_decimals_read_as_whole_numbers():
+    assert render_params_parse({"size": "+512", "angle": "30.0"}).size == 512
+    assert render_params_parse({"angle": "30.0"}).angle == 30
 
 
 def test_none_means_the_default():

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from renders.models import RenderJob
+from renders.models import RenderJob, Worker
 
 
 def run(*args: str) -> str:
@@ -51,6 +51,8 @@ def test_render_writes_a_png_and_reports_fidelity_within_target(db, demo_catalog
     assert (job.source, job.status, job.fidelity) == ("cli", "succeeded", fidelity)
     assert job.telemetry.total_s is not None
     assert job.worker.startswith("cli@") and job.telemetry.total_s > 0
+    # The command is no worker: it leaves no row in the worker list.
+    assert not Worker.objects.filter(name=job.worker).exists()
     assert not job.dispatched_at  # nothing was queued in Redis
 
 
@@ -157,3 +159,37 @@ def test_cli_errors_name_the_problem(db, demo_catalog, tmp_path):
         run("analyze_colors", str(tmp_path / "missing.png"))
     with pytest.raises(CommandError, match="--recipe"):
         run("analyze_colors", str(bogus), "--recipe", "RED:0.6")
+
+
+def test_render_takes_object_parameters_as_json(db, demo_catalog, tmp_path):
+    report = json.loads(
+        run(
+            "render",
+            "--product",
+            "SQ-500-30",
+            "--recipe",
+            "RED:100",
+            "--view",
+            "perspective",
+            "--size",
+            "256",
+            "--options",
+            '{"tilt": 40}',
+            "--out",
+            str(tmp_path / "t.png"),
+            "--json",
+        )
+    )
+    assert report["params"]["options"] == {"tilt": 40}
+    with pytest.raises(CommandError, match="--options: not JSON"):
+        run(
+            "render",
+            "--product",
+            "SQ-500-30",
+            "--recipe",
+            "RED:100",
+            "--options",
+            "{",
+            "--out",
+            "x",
+        )

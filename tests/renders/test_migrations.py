@@ -99,3 +99,22 @@ def test_old_jobs_keep_their_request_key_and_colours():
         assert key == "0f8ab189a853b0b01b5974a2bbbbccd280394fbcddd74893cd8e989173183998"
     finally:
         _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_reverses_with_the_recipe_in_canonical_order():
+    try:
+        apps = _migrate(BEFORE)
+        old = _old_job(apps, seed=7, key="k1")
+        _migrate(AFTER)
+        apps = _migrate(BEFORE)
+        back = apps.get_model("renders", "RenderJob").objects.get(pk=old.pk)
+        assert back.recipe_snapshot == old.recipe_snapshot
+        assert (back.recipe_canonical, back.view, back.size, back.seed) == (
+            "BLACK:40,RED:60",
+            "top",
+            1024,
+            7,
+        )
+    finally:
+        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

@@ -109,6 +109,10 @@ def test_a_recipe_id_is_accepted(render_client, catalog, submit):
         ({"quality": "ultra"}, "quality", "quality preset"),
         ({"seed": -1}, "seed", "out of range"),
         ({"options": [1, 2]}, "options", "object"),
+        ({"size": None}, "size", "null"),
+        ({"size": "²"}, "size", "not a whole number"),
+        ({"size": "9" * 5000}, "size", "not a whole number"),
+        ({"recipe": "²"}, "recipe", "COLOR:PERCENT"),
     ],
 )
 def test_bad_input_is_400_naming_the_field(render_client, catalog, change, field, words, submit):
@@ -248,3 +252,11 @@ def test_a_broker_outage_loses_nothing(render_client, catalog, settings, monkeyp
     job = RenderJob.objects.get()
     assert job.status == "queued"
     assert job.dispatched_at is None  # the reconciler will send it
+
+
+def test_list_filters_on_parameters_by_their_declared_choices(render_client, catalog, submit):
+    top = submit(render_client, {**BODY, "seed": 1}).json()["id"]
+    side = submit(render_client, {**BODY, "seed": 2, "view": "perspective"}).json()["id"]
+    listed = render_client.get("/api/v1/renders/", {"view": "perspective", "engine": "procedural"})
+    ids = {job["id"] for job in listed.json()["results"]}
+    assert side in ids and top not in ids

@@ -7,8 +7,8 @@ has its audit row, telemetry and catalog image; it is run here instead of on a w
 from __future__ import annotations
 
 import json
+import os
 import socket
-import time
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -23,14 +23,23 @@ from renders.management.reports import fidelity_table
 from renders.models import RenderJob
 from renders.selectors import render_timings
 from renders.services import Requester, render_job_submit
-from renders.worker.execute import render_job_execute
+from renders.worker.in_process import render_job_run_here
 
 CLI = Requester(client_id="cli", label="cli", source=RenderJob.Source.CLI, sees_unpublished=True)
-WAIT_EVERY_S = 0.5
 
 
 def _cli_name(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def _json_object(text: str, *, name: str, limit: int) -> object:
+    """A JSON option's value; the declaration then checks that it is an object."""
+    if len(text) > limit:
+        raise CommandError(f"{_cli_name(name)}: longer than {limit} characters")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise CommandError(f"{_cli_name(name)}: not JSON ({exc})") from exc
 
 
 class Command(BaseCommand):
@@ -41,25 +50,25 @@ class Command(BaseCommand):
         parser.add_argument("--recipe", required=True, help='e.g. "RED:60,BLACK:40"')
         # One option per render parameter, checked by the parameter's own declaration.
         for name, param in render_param_declarations():
-            if isinstance(param, ObjectParam):
-                continue
-            parser.add_argument(_cli_name(name), dest=name, default=None, help=param.describe())
+            hint = " (a JSON object)" if isinstance(param, ObjectParam) else ""
+            parser.add_argument(
+                _cli_name(name), dest=name, default=None, help=param.describe() + hint
+            )
         parser.add_argument("--model", default=None, help="model profile or folder (diffusion)")
         parser.add_argument("--out", required=True, help="PNG file to write")
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     def handle(self, *args: object, **options: Any) -> None:
-        raw = {
-            name: options[name]
-            for name, param in render_param_declarations()
-            if not isinstance(param, ObjectParam)
-        }
-        if options["model"]:
-            if (raw.get("engine") or "procedural") == "procedural":
-                raise CommandError("--model applies to the diffusion and hybrid engines only")
-            raw["options"] = {"model": options["model"]}
+        raw = {name: options[name] for name, _ in render_param_declarations()}
         try:
+            for name, param in render_param_declarations():
+                if isinstance(param, ObjectParam) and isinstance(raw[name], str):
+                    raw[name] = _json_object(raw[name], name=name, limit=param.max_bytes)
+            if options["model"]:
+                raw["options"] = {**(raw.get("options") or {}), "model": options["model"]}
             params = render_params_parse(raw)
+            if options["model"] and params.engine == "procedural":
+                raise CommandError("--model applies to the diffusion and hybrid engines only")
             job = render_job_submit(
                 product_sku=str(options["product"]),
                 recipe=options["recipe"],
@@ -87,15 +96,14 @@ class Command(BaseCommand):
         )
         self.stdout.write(fidelity_table(job.fidelity or {}, recipe))
 
-    @staticmethod
-    def _run(job: RenderJob) -> RenderJob:
-        """Execute the job here; if a worker already has it, wait for that worker."""
-        render_job_execute(job_id=job.pk, worker_name=f"cli@{socket.gethostname()}")
-        deadline = time.monotonic() + settings.RENDER_HARD_TIME_LIMIT_S
-        job.refresh_from_db()
-        while not job.is_terminal and time.monotonic() < deadline:
-            time.sleep(WAIT_EVERY_S)
-            job.refresh_from_db()
+    def _run(self, job: RenderJob) -> RenderJob:
+        """Execute the job here (or wait for the worker that already has it)."""
+        job = render_job_run_here(
+            job_id=job.pk,
+            worker_name=f"cli@{socket.gethostname()}:{os.getpid()}",
+            timeout_s=settings.RENDER_HARD_TIME_LIMIT_S,
+            on_wait=lambda line: self.stderr.write(line),
+        )
         if job.status != RenderJob.Status.SUCCEEDED:
             reason = f"{job.error_code}: {job.error_message}" if job.error_code else job.status
             raise CommandError(f"render job {job.pk} did not succeed ({reason})")
