@@ -50,12 +50,16 @@ class Fidelity:
     max_share_error_pp: float | None
     delta_e00: dict[str, float]
     tile_fraction: float
+    # ΔE2000 of the whole visible top face's mean colour from the recipe's palette mix
+    # (None without a recipe): the colour a shopper sees, crevices and shading included.
+    appearance_delta_e00: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "shares": dict(self.shares),
             "max_share_error_pp": self.max_share_error_pp,
             "delta_e00": dict(self.delta_e00),
+            "appearance_delta_e00": self.appearance_delta_e00,
             "tile_fraction": self.tile_fraction,
         }
 

@@ -32,7 +32,7 @@ from gpu_worker.contract import Fidelity
 
 from .ciede2000 import delta_e00
 from .classification import classify, merge_lookalikes, shade_light, walls_find
-from .convert import linear_to_lab
+from .convert import lab_to_linear, linear_to_lab
 from .segmentation import L_LUMA, LIN32, LOG_LUMA, Granules, granules_find, silhouette
 from .tile_mask import tile_region
 
@@ -45,6 +45,8 @@ LIT_QUANTILE = 0.3  # the palette's rule: the brightest 70 % of a colour's pixel
 # ΔE medians need far fewer than the segmentation's STAT_PIXELS: the median of 60k pixels
 # is good to ~0.1 L*.
 DE_PIXELS = 60_000
+# A mean colour needs fewer still: 20k pixels put it within ~0.1 ΔE.
+APPEARANCE_PIXELS = 20_000
 
 
 def _assign(g: Granules, keep: NDArray[np.bool_], region: NDArray[np.bool_]) -> NDArray[np.int32]:
@@ -170,14 +172,41 @@ def fidelity_measure(
         shares = {c: v for c, v in shares.items() if v > 0.0}
 
     de = _delta_e(image, g.ids, region, cls, keep, cand, codes)
+    appearance = None if recipe is None else _appearance(image, region, recipe, by_code)
     max_err = None
     if recipe is not None:
         got = dict(zip(codes, share, strict=True))
         errs = [abs(got.get(c.code, 0.0) - c.percent) for c in recipe]
         max_err = round(float(max(errs)), 1)
     return Fidelity(
-        shares=shares, max_share_error_pp=max_err, delta_e00=de, tile_fraction=tile_fraction
+        shares=shares,
+        max_share_error_pp=max_err,
+        delta_e00=de,
+        tile_fraction=tile_fraction,
+        appearance_delta_e00=appearance,
     )
+
+
+def _appearance(
+    image: NDArray[np.uint8],
+    face: NDArray[np.bool_],
+    recipe: Sequence[Component],
+    by_code: dict[str, PaletteColor],
+) -> float | None:
+    """ΔE2000 between the mean colour of the whole visible top face and the recipe's mix.
+
+    What a shopper sees from a step back: granules, crevices, shading and sheen averaged in
+    linear light, against the palette colours mixed in their recipe shares (also in linear
+    light, as light from many small granules mixes). Real photos of single colours read
+    about 2-5 from their palette colour: crevices and shading darken a tile a little.
+    """
+    sel = np.flatnonzero(face.ravel())
+    if not len(sel):
+        return None
+    sel = sel[:: max(1, len(sel) // APPEARANCE_PIXELS)]
+    seen = LIN32[image.reshape(-1, 3)[sel]].astype(np.float64).mean(axis=0)
+    mix = sum((c.percent / 100.0) * lab_to_linear(np.array(by_code[c.code].lab)) for c in recipe)
+    return round(float(delta_e00(linear_to_lab(seen), linear_to_lab(np.asarray(mix)))), 2)
 
 
 def _delta_e(

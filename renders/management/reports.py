@@ -18,5 +18,7 @@ def fidelity_table(fidelity: Mapping[str, Any], recipe: Mapping[str, int] | None
         lines.append(f"{code:<10}{target:>10}{measured:>12}{de:>9}")
     if fidelity.get("max_share_error_pp") is not None:
         lines.append(f"largest share error: {fidelity['max_share_error_pp']:.1f} pp")
+    if fidelity.get("appearance_delta_e00") is not None:
+        lines.append(f"whole top face vs recipe mix: ΔE2000 {fidelity['appearance_delta_e00']:.2f}")
     lines.append(f"tile fraction of the picture: {fidelity['tile_fraction']:.3f}")
     return "\n".join(lines)

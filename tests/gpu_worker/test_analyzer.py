@@ -68,7 +68,13 @@ def test_fidelity_dict_keys():
     spec, img = _render({"RED": 100}, {"size": 256})
     f = fidelity_measure(image=img, palette=PALETTE, recipe=spec.recipe.components)
     assert isinstance(f, Fidelity)
-    assert set(f.to_dict()) == {"shares", "max_share_error_pp", "delta_e00", "tile_fraction"}
+    assert set(f.to_dict()) == {
+        "shares",
+        "max_share_error_pp",
+        "delta_e00",
+        "appearance_delta_e00",
+        "tile_fraction",
+    }
     assert f.shares == {"RED": 100.0} and f.max_share_error_pp == 0.0
     assert 0.4 < f.tile_fraction < 0.9
 
@@ -243,3 +249,16 @@ def test_without_recipe_finds_the_colours():
     assert f.max_share_error_pp is None
     assert {"RED", "EMERALD"} <= set(f.shares)
     assert f.shares["RED"] + f.shares["EMERALD"] >= 90.0
+
+
+def test_appearance_is_the_whole_face_against_the_recipe_mix():
+    spec, img = _render({"RED": 60, "BLACK": 40}, {"size": 256})
+    recipe = spec.recipe.components
+    f = fidelity_measure(image=img, palette=PALETTE, recipe=recipe)
+    assert f.appearance_delta_e00 is not None and f.appearance_delta_e00 >= 0.0
+    # Half the light on the tile (the white surround stays) is a far darker look.
+    darker = np.where(img < 250, img // 2, img).astype(np.uint8)
+    dim = fidelity_measure(image=darker, palette=PALETTE, recipe=recipe)
+    assert dim.appearance_delta_e00 is not None
+    assert dim.appearance_delta_e00 > f.appearance_delta_e00 + 5.0
+    assert fidelity_measure(image=img, palette=PALETTE).appearance_delta_e00 is None

@@ -106,6 +106,7 @@ def test_engine_progress_cancel_and_registry():
         "shares",
         "max_share_error_pp",
         "delta_e00",
+        "appearance_delta_e00",
         "tile_fraction",
     }
     calls = iter(range(100))

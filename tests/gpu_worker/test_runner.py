@@ -20,7 +20,13 @@ def test_render_run_returns_a_stored_ready_png_with_its_digest():
     assert (outcome.width, outcome.height) == (256, 256)
     assert outcome.digest == hashlib.sha256(outcome.png).hexdigest()
     assert image_decode(outcome.thumbnail_webp).shape[0] <= 256
-    assert set(outcome.fidelity) == {"shares", "max_share_error_pp", "delta_e00", "tile_fraction"}
+    assert set(outcome.fidelity) == {
+        "shares",
+        "max_share_error_pp",
+        "delta_e00",
+        "appearance_delta_e00",
+        "tile_fraction",
+    }
     assert {"load", "engine_render", "encode", "inference", "postprocess"} <= set(outcome.timings)
     assert outcome.monitor.samples
     assert "numpy" in outcome.versions

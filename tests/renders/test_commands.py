@@ -89,7 +89,13 @@ def test_analyze_colors_reads_a_top_view_file_as_the_engine_did(db, demo_catalog
         )
     )["fidelity"]
     file = json.loads(run("analyze_colors", str(out), "--recipe", "BLUE:70,WHITE:30", "--json"))
-    assert set(file) == {"shares", "max_share_error_pp", "delta_e00", "tile_fraction"}
+    assert set(file) == {
+        "shares",
+        "max_share_error_pp",
+        "delta_e00",
+        "appearance_delta_e00",
+        "tile_fraction",
+    }
     assert file["max_share_error_pp"] <= 1.0
     for code, share in engine["shares"].items():
         assert abs(file["shares"][code] - share) <= 1.0
