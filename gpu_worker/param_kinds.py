@@ -107,6 +107,7 @@ class RealParam(Param):
     low: float
     high: float
     initial: float
+    unit: str = ""
     kind: ClassVar[str] = "real"
 
     @property
@@ -133,7 +134,8 @@ class RealParam(Param):
         }
 
     def describe(self) -> str:
-        return f"{self.help} ({self.low}..{self.high})"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{self.help} ({self.low:g}..{self.high:g}{unit})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

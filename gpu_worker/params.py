@@ -23,6 +23,7 @@ from gpu_worker.param_kinds import (
     ObjectParam,
     Param,
     ParamProblem,
+    RealParam,
     WholeParam,
     declare,
 )
@@ -80,6 +81,15 @@ class RenderParams:
             keyed_at_default=True,
         )
     )
+    tilt: float = declare(
+        RealParam(
+            help="Perspective view: the camera's angle from straight down",
+            low=0.0,
+            high=75.0,
+            initial=55.0,
+            unit="degrees",
+        )
+    )
     size: int = declare(
         WholeParam(
             help="Width and height of the picture",
@@ -110,7 +120,7 @@ class RenderParams:
     )
     options: Mapping[str, Any] = declare(
         ObjectParam(
-            help='Engine-specific extras, e.g. {"tilt": 30} for the perspective camera',
+            help='Engine-specific extras, e.g. {"model": "sdxl-base"} for a diffusion engine',
             max_bytes=OPTIONS_MAX_BYTES,
             keyed_at_default=True,
         )

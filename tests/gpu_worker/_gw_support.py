@@ -50,6 +50,7 @@ def make_spec(
     width_mm: int = 500,
     height_mm: int = 500,
     quality: str = "standard",
+    tilt: float = 55.0,
 ) -> RenderSpec:
     components = sorted(
         (Component(code=c, percent=p) for c, p in recipe.items()), key=lambda c: c.code
@@ -64,7 +65,9 @@ def make_spec(
         ),
         recipe=Recipe(components=tuple(components)),
         palette=PALETTE,
-        params=RenderParams(view=view, angle=angle, size=size, seed=seed, quality=quality),
+        params=RenderParams(
+            view=view, angle=angle, size=size, seed=seed, quality=quality, tilt=tilt
+        ),
     )
 
 

@@ -112,3 +112,10 @@ def test_engine_progress_cancel_and_registry():
     calls = iter(range(100))
     with pytest.raises(RenderCanceled):
         engine.render(spec, should_stop=lambda: next(calls) >= 2)
+
+
+def test_the_tilt_parameter_turns_the_camera():
+    steep = render_layers(make_spec({"RED": 100}, view="perspective", tilt=20.0))
+    flat = render_layers(make_spec({"RED": 100}, view="perspective", tilt=70.0))
+    # Looked at from lower down, the top face covers less of the picture.
+    assert flat.top.mean() < steep.top.mean()

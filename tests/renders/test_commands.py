@@ -180,13 +180,13 @@ def test_render_takes_object_parameters_as_json(db, demo_catalog, tmp_path):
             "--size",
             "256",
             "--options",
-            '{"tilt": 40}',
+            '{"note": "for the catalogue"}',
             "--out",
             str(tmp_path / "t.png"),
             "--json",
         )
     )
-    assert report["params"]["options"] == {"tilt": 40}
+    assert report["params"]["options"] == {"note": "for the catalogue"}
     with pytest.raises(CommandError, match="--options: not JSON"):
         run(
             "render",

@@ -118,3 +118,20 @@ def test_the_migration_reverses_with_the_recipe_in_canonical_order():
         )
     finally:
         _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tilt_option_becomes_the_tilt_parameter():
+    try:
+        apps = _migrate(BEFORE)
+        old = _old_job(apps, seed=7, key="k1")
+        old.params = {**old.params, "view": "perspective", "options": {"tilt": 40, "x": 1}}
+        old.save()
+        apps = _migrate([("renders", "0004_tilt_is_a_parameter")])
+        job = apps.get_model("renders", "RenderJob").objects.get(pk=old.pk)
+        assert job.params["tilt"] == 40.0 and job.params["options"] == {"x": 1}
+        from gpu_worker.params import RenderParams
+
+        assert RenderParams.from_normalised(job.params).tilt == 40.0
+    finally:
+        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

@@ -20,8 +20,6 @@ from .shapes import tile_outline_mm
 # White margin around the tile's bounding box, per side, as a fraction of the picture:
 # the shop's product photos leave about this much.
 MARGIN = 0.09
-DEFAULT_TILT_DEG = 55.0
-MAX_TILT_DEG = 75.0
 # Camera distance in tile diagonals: a normal lens on a product table, mild convergence.
 CAMERA_DISTANCE = 2.6
 # Light for side walls, world axes (x right, y away from the camera, z up).
@@ -110,7 +108,7 @@ def perspective_view(
     c, s = math.cos(t), math.sin(t)
     diag = float(np.hypot(*(outline.max(axis=0) - outline.min(axis=0))))
     dist = CAMERA_DISTANCE * diag
-    tilt = math.radians(min(max(tilt_deg, 0.0), MAX_TILT_DEG))
+    tilt = math.radians(tilt_deg)  # bounded by the tilt parameter's declaration
     cam = np.array([0.0, -dist * math.sin(tilt), dist * math.cos(tilt)])
     fwd = -cam / np.linalg.norm(cam)
     right = np.array([1.0, 0.0, 0.0])

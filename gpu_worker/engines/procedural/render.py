@@ -14,7 +14,7 @@ from catalog.geometry import GRANULE_DIAMETER_MM
 from gpu_worker.colour.convert import linear_to_srgb
 from gpu_worker.contract import RenderSpec
 
-from .camera import DEFAULT_TILT_DEG, MAX_TILT_DEG, ViewGeometry, perspective_view, top_view
+from .camera import ViewGeometry, perspective_view, top_view
 from .cells import granule_labels
 from .colouring import granule_albedo
 from .placement import blue_noise_sites, granule_diameters
@@ -63,7 +63,7 @@ def _granule_range_px(spec: RenderSpec, view: ViewGeometry, ss: int) -> tuple[fl
     # neither look like granules nor can be measured.
     squash = 1.0
     if spec.params.view == "perspective":
-        squash = math.cos(math.radians(_tilt(spec)))
+        squash = math.cos(math.radians(spec.params.tilt))
     zoom = max(1.0, FINE_MIN_PX / (_FINE_MEAN_MM * squash * view.out_px_per_mm / ss))
     # A 1 % colour needs granules much smaller than 1 % of the tile for its share to come
     # out exact, so small pictures of small, coarse tiles shrink the zoom to keep at
@@ -75,17 +75,12 @@ def _granule_range_px(spec: RenderSpec, view: ViewGeometry, ss: int) -> tuple[fl
     return lo_mm * k, hi_mm * k
 
 
-def _tilt(spec: RenderSpec) -> float:
-    return min(max(float(spec.params.options.get("tilt", DEFAULT_TILT_DEG)), 0.0), MAX_TILT_DEG)
-
-
 def _view(spec: RenderSpec, size: int) -> ViewGeometry:
     if spec.params.view == "top":
         return top_view(tile=spec.tile, size=size, angle=spec.params.angle, pad_px=4)
     if spec.params.view == "perspective":
-        tilt = _tilt(spec)
         return perspective_view(
-            tile=spec.tile, size=size, angle=spec.params.angle, tilt_deg=tilt, pad_px=4
+            tile=spec.tile, size=size, angle=spec.params.angle, tilt_deg=spec.params.tilt, pad_px=4
         )
     raise ValueError(f"unknown view: {spec.params.view!r}")
 
