@@ -118,10 +118,10 @@ class RealParam(Param):
         value: object = _number_from_text(raw) if isinstance(raw, str) else raw
         if isinstance(value, bool) or not isinstance(value, int | float):
             shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
-            raise ParamProblem(f"{shown} is not a number; use {self.low}..{self.high}")
+            raise ParamProblem(f"{shown} is not a number; use {self.low:g}..{self.high:g}")
         number = float(value)
         if not math.isfinite(number) or not self.low <= number <= self.high:
-            raise ParamProblem(f"{number} is out of range; use {self.low}..{self.high}")
+            raise ParamProblem(f"{number:g} is out of range; use {self.low:g}..{self.high:g}")
         return number
 
     def schema(self) -> dict[str, Any]:

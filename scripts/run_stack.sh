@@ -6,7 +6,8 @@ HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 export PY
 
-mkdir -p var
+VAR_DIR="${PLITKA_VAR_DIR:-var}"  # settings.py reads the same variable
+mkdir -p "$VAR_DIR"
 bash scripts/ensure_redis.sh
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py load_demo_catalog
@@ -26,9 +27,9 @@ CELERY="$(dirname "$PY")/celery"
 pids+=($!)
 # One render worker (one per GPU in production) and the one beat scheduler.
 "$CELERY" -A plitka_site worker -n "render1@%h" --concurrency 1 --prefetch-multiplier 1 \
-  -Q render.interactive,render.batch,maintenance --loglevel INFO >var/worker.log 2>&1 &
+  -Q render.interactive,render.batch,maintenance --loglevel INFO >"$VAR_DIR/worker.log" 2>&1 &
 pids+=($!)
-"$CELERY" -A plitka_site beat --loglevel INFO >var/beat.log 2>&1 &
+"$CELERY" -A plitka_site beat --loglevel INFO >"$VAR_DIR/beat.log" 2>&1 &
 pids+=($!)
 
 key=$(sed -n 's/^Demo API key: //p' <<<"$access")
@@ -38,12 +39,12 @@ Plitka is running (Ctrl-C stops everything):
   Web:      http://$HOST:$PORT/
   Admin:    http://$HOST:$PORT/admin/
   API docs: http://$HOST:$PORT/api/docs/
-  Worker and beat logs: var/worker.log, var/beat.log
+  Worker and beat logs: $VAR_DIR/worker.log, $VAR_DIR/beat.log
 $access
 Try:
   curl -H "Authorization: Api-Key $key" http://$HOST:$PORT/api/v1/colors/
   curl -H "Authorization: Api-Key $key" -H 'Content-Type: application/json' \\
-       -d '{"product": "SQ-500-30", "recipe": "RED:60,BLACK:40", "size": 1024}' \\
+       -d '{"product": "SQ-500-30", "recipe": "RED:60,BLACK:40", "view": "perspective"}' \\
        http://$HOST:$PORT/api/v1/renders/
 
 INFO
