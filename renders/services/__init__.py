@@ -2,6 +2,7 @@
 
 from renders.services.cancel import render_job_cancel
 from renders.services.dispatch import render_job_dispatch
+from renders.services.publish import render_job_publish
 from renders.services.reconcile import render_jobs_reconcile
 from renders.services.retention import render_history_prune
 from renders.services.stale import catalog_rerender_stale
@@ -19,6 +20,7 @@ __all__ = [
     "render_history_prune",
     "render_job_cancel",
     "render_job_dispatch",
+    "render_job_publish",
     "render_job_resubmit",
     "render_job_submit",
     "render_jobs_reconcile",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
+
 from catalog.models import CatalogImage
 from renders.errors import RenderRequestError
 from renders.models import RenderJob
+from renders.services.publish import render_job_publish
 from renders.services.submit import Requester, render_job_resubmit
 
 logger = logging.getLogger(__name__)
@@ -50,4 +53,13 @@ def catalog_rerender_stale(*, limit: int) -> list[str]:
             continue
         if result.created:
             submitted.append(str(result.job.pk))
+        elif (
+            result.job.status == RenderJob.Status.SUCCEEDED
+            and result.job.render_key != image.render_key
+        ):
+            # Today's request was rendered before, by another job (an edit was undone):
+            # show that picture again rather than leave the outdated one for good.
+            with transaction.atomic():
+                render_job_publish(job=result.job)
+            logger.info("catalog image %s: shows job %s again", image.pk, result.job.pk)
     return submitted

@@ -15,11 +15,11 @@ from django.db import connection, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from catalog.services import catalog_image_replace
 from gpu_worker.contract import RenderCanceled
 from gpu_worker.monitor import DeviceInfo, Sample, device_describe
 from gpu_worker.runner import RenderOutcome, render_run
 from renders.models import RenderJob, RenderTelemetry
+from renders.services.publish import render_job_publish
 from renders.services.transitions import job_mark_canceled, job_mark_failed
 from renders.storage import media_put, result_names
 from renders.worker.engine_input import render_spec_for
@@ -252,19 +252,10 @@ def _finish_succeeded(
         _cancel(job)
         return "canceled"
     image_name, thumb_name = names
-    params = job.render_params
-    catalog_image_replace(
-        product=job.product,
-        recipe_canonical=job.recipe_canonical,
-        view=params.view,
-        angle=params.angle,
-        image_name=image_name,
-        thumbnail_name=thumb_name,
-        width=outcome.width,
-        height=outcome.height,
-        render_key=job.render_key,
-        render_job_id=job.pk,
-    )
+    job.result_image.name = image_name
+    job.result_thumbnail.name = thumb_name
+    job.result_width, job.result_height = outcome.width, outcome.height
+    render_job_publish(job=job)
     finished = timezone.now()
     store_s = time.perf_counter() - store_started
     RenderTelemetry.objects.update_or_create(
@@ -277,9 +268,6 @@ def _finish_succeeded(
     job.progress = 100
     job.finished_at = finished
     job.first_progress_at = job.first_progress_at or finished
-    job.result_image.name = image_name
-    job.result_thumbnail.name = thumb_name
-    job.result_width, job.result_height = outcome.width, outcome.height
     job.fidelity = outcome.fidelity
     job.model_revision = outcome.model_revision or ""
     job.error_code = job.error_message = ""

@@ -72,3 +72,16 @@ def test_the_sweep_is_bounded(db, demo_catalog, broker):
         render_job_execute(job_id=job.pk, worker_name="w1")
     TileProduct.objects.filter(sku="BR-200-100-40").update(granule_size="coarse")
     assert len(catalog_rerender_stale(limit=2)) == 2
+
+
+def test_an_undone_edit_shows_the_earlier_picture_again(rendered):
+    from catalog.models import CatalogImage
+
+    TileProduct.objects.filter(sku="SQ-500-30").update(thickness_mm=45)
+    [thicker] = catalog_rerender_stale(limit=10)
+    assert render_job_execute(job_id=thicker, worker_name="w1") == "succeeded"
+    TileProduct.objects.filter(sku="SQ-500-30").update(thickness_mm=30)  # undone
+    assert catalog_rerender_stale(limit=10) == []  # nothing to render: it exists
+    current = CatalogImage.objects.get(product__sku="SQ-500-30", is_current=True)
+    assert current.render_job_id == rendered.pk
+    assert catalog_rerender_stale(limit=10) == []  # and the sweep is quiet from then on
