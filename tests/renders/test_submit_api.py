@@ -113,6 +113,8 @@ def test_a_recipe_id_is_accepted(render_client, catalog, submit):
         ({"size": "²"}, "size", "not a whole number"),
         ({"size": "9" * 5000}, "size", "not a whole number"),
         ({"recipe": "²"}, "recipe", "COLOR:PERCENT"),
+        ({"recipe": 10**30}, "recipe", "no recipe"),
+        ({"recipe": -5}, "recipe", "no recipe"),
     ],
 )
 def test_bad_input_is_400_naming_the_field(render_client, catalog, change, field, words, submit):
