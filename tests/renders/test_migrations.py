@@ -1,7 +1,8 @@
-"""Migration 0003 keeps every stored job readable: same request, same render key."""
+"""Migrations 0003 and 0004 keep every stored job readable: same request, same render key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +20,13 @@ def _migrate(targets: list[tuple[str, str]]) -> Any:
     executor.loader.build_graph()
     executor.migrate(targets)
     return executor.loader.project_state(targets).apps
+
+
+@pytest.fixture
+def migrate(transactional_db: Any) -> Iterator[Callable[[list[tuple[str, str]]], Any]]:
+    """Move the test database to a migration; it is back at the latest one afterwards."""
+    yield _migrate
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 def _old_job(apps: Any, *, seed: int, key: str) -> Any:
@@ -61,77 +69,65 @@ def _old_job(apps: Any, *, seed: int, key: str) -> Any:
     )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_old_jobs_keep_their_request_key_and_colours():
+def test_old_jobs_keep_their_request_key_and_colours(migrate):
     from catalog.recipes import Component, Recipe
 
     recipe = Recipe(components=(Component("BLACK", 40), Component("RED", 60)))
     derived = seed_derive(sku="SQ-500-30", recipe=recipe)
-    try:
-        apps = _migrate(BEFORE)
-        old = _old_job(apps, seed=derived, key="k1")
-        chosen = apps.get_model("renders", "RenderJob").objects.create(
-            **{
-                f.name: getattr(old, f.name)
-                for f in old._meta.concrete_fields
-                if f.name not in {"id", "created_at"}
-            }
-            | {"seed": 7, "params": {**old.params, "seed": 7}, "render_key": "k2"}
-        )
-        apps.get_model("renders", "IdempotencyRecord").objects.create(
-            client_id="c", key="i", request_hash="h", job=old, response_status=201
-        )
-        apps = _migrate(AFTER)
-        jobs = apps.get_model("renders", "RenderJob").objects
-        migrated = jobs.get(pk=old.pk)
-        assert migrated.params == old.params  # the request as it was hashed
-        assert migrated.palette_snapshot["RED"]["hex"] == "#D05042"
-        assert set(migrated.palette_snapshot) == {"BLACK", "RED"}
-        assert migrated.seed_derived is True
-        assert jobs.get(pk=chosen.pk).seed_derived is False
-        record = apps.get_model("renders", "IdempotencyRecord").objects.get(key="i")
-        assert record.created is True
-        # Today's code hashes the migrated request to the key the old code gave it (the
-        # same value tests/renders/test_render_key.py pins).
-        key = render_key_compute(
-            normalised=migrated.params, engine_version="1.5.0", model_revision=None
-        )
-        assert key == "0f8ab189a853b0b01b5974a2bbbbccd280394fbcddd74893cd8e989173183998"
-    finally:
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    apps = migrate(BEFORE)
+    old = _old_job(apps, seed=derived, key="k1")
+    chosen = apps.get_model("renders", "RenderJob").objects.create(
+        **{
+            f.name: getattr(old, f.name)
+            for f in old._meta.concrete_fields
+            if f.name not in {"id", "created_at"}
+        }
+        | {"seed": 7, "params": {**old.params, "seed": 7}, "render_key": "k2"}
+    )
+    apps.get_model("renders", "IdempotencyRecord").objects.create(
+        client_id="c", key="i", request_hash="h", job=old, response_status=201
+    )
+    apps = migrate(AFTER)
+    jobs = apps.get_model("renders", "RenderJob").objects
+    migrated = jobs.get(pk=old.pk)
+    assert migrated.params == old.params  # the request as it was hashed
+    assert migrated.palette_snapshot["RED"]["hex"] == "#D05042"
+    assert set(migrated.palette_snapshot) == {"BLACK", "RED"}
+    assert migrated.seed_derived is True
+    assert jobs.get(pk=chosen.pk).seed_derived is False
+    record = apps.get_model("renders", "IdempotencyRecord").objects.get(key="i")
+    assert record.created is True
+    # Today's code hashes the migrated request to the key the old code gave it (the
+    # same value tests/renders/test_render_key.py pins).
+    key = render_key_compute(
+        normalised=migrated.params, engine_version="1.5.0", model_revision=None
+    )
+    assert key == "0f8ab189a853b0b01b5974a2bbbbccd280394fbcddd74893cd8e989173183998"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_reverses_with_the_recipe_in_canonical_order():
-    try:
-        apps = _migrate(BEFORE)
-        old = _old_job(apps, seed=7, key="k1")
-        _migrate(AFTER)
-        apps = _migrate(BEFORE)
-        back = apps.get_model("renders", "RenderJob").objects.get(pk=old.pk)
-        assert back.recipe_snapshot == old.recipe_snapshot
-        assert (back.recipe_canonical, back.view, back.size, back.seed) == (
-            "BLACK:40,RED:60",
-            "top",
-            1024,
-            7,
-        )
-    finally:
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+def test_the_migration_reverses_with_the_recipe_in_canonical_order(migrate):
+    apps = migrate(BEFORE)
+    old = _old_job(apps, seed=7, key="k1")
+    migrate(AFTER)
+    apps = migrate(BEFORE)
+    back = apps.get_model("renders", "RenderJob").objects.get(pk=old.pk)
+    assert back.recipe_snapshot == old.recipe_snapshot
+    assert (back.recipe_canonical, back.view, back.size, back.seed) == (
+        "BLACK:40,RED:60",
+        "top",
+        1024,
+        7,
+    )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_tilt_option_becomes_the_tilt_parameter():
-    try:
-        apps = _migrate(BEFORE)
-        old = _old_job(apps, seed=7, key="k1")
-        old.params = {**old.params, "view": "perspective", "options": {"tilt": 40, "x": 1}}
-        old.save()
-        apps = _migrate([("renders", "0004_tilt_is_a_parameter")])
-        job = apps.get_model("renders", "RenderJob").objects.get(pk=old.pk)
-        assert job.params["tilt"] == 40.0 and job.params["options"] == {"x": 1}
-        from gpu_worker.params import RenderParams
+def test_a_tilt_option_becomes_the_tilt_parameter(migrate):
+    apps = migrate(BEFORE)
+    old = _old_job(apps, seed=7, key="k1")
+    old.params = {**old.params, "view": "perspective", "options": {"tilt": 40, "x": 1}}
+    old.save()
+    apps = migrate([("renders", "0004_tilt_is_a_parameter")])
+    job = apps.get_model("renders", "RenderJob").objects.get(pk=old.pk)
+    assert job.params["tilt"] == 40.0 and job.params["options"] == {"x": 1}
+    from gpu_worker.params import RenderParams
 
-        assert RenderParams.from_normalised(job.params).tilt == 40.0
-    finally:
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    assert RenderParams.from_normalised(job.params).tilt == 40.0
