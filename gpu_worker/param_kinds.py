@@ -10,7 +10,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 # Key of the declaration in a dataclass field's metadata.
 DECLARATION = "render_param"
@@ -30,6 +30,12 @@ def _number_from_text(raw: str) -> float | None:
         return None
 
 
+def _shown(raw: object) -> str:
+    """A caller's value as a message quotes it: never more than 40 characters."""
+    text = repr(raw)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 class ParamProblem(ValueError):
     """One parameter's value is not acceptable; the message says what would be."""
 
@@ -43,7 +49,6 @@ class Param:
     # (their keys predate this rule); a parameter added later enters the key only when a
     # caller sets it to something else, so adding one leaves every existing key valid.
     keyed_at_default: bool = False
-    kind: ClassVar[str] = "value"
 
     @property
     def default(self) -> Any:
@@ -70,7 +75,6 @@ class WholeParam(Param):
     high: int
     initial: int | None
     unit: str = ""
-    kind: ClassVar[str] = "whole"
 
     @property
     def default(self) -> int | None:
@@ -81,8 +85,7 @@ class WholeParam(Param):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
-            raise ParamProblem(f"{shown} is not a whole number; use {self.low}..{self.high}")
+            raise ParamProblem(f"{_shown(raw)} is not a whole number; use {self.low}..{self.high}")
         if not self.low <= value <= self.high:
             raise ParamProblem(f"{value} is out of range; use {self.low}..{self.high}")
         return value
@@ -108,7 +111,6 @@ class RealParam(Param):
     high: float
     initial: float
     unit: str = ""
-    kind: ClassVar[str] = "real"
 
     @property
     def default(self) -> float:
@@ -117,8 +119,7 @@ class RealParam(Param):
     def parse(self, raw: object) -> float:
         value: object = _number_from_text(raw) if isinstance(raw, str) else raw
         if isinstance(value, bool) or not isinstance(value, int | float):
-            shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
-            raise ParamProblem(f"{shown} is not a number; use {self.low:g}..{self.high:g}")
+            raise ParamProblem(f"{_shown(raw)} is not a number; use {self.low:g}..{self.high:g}")
         number = float(value)
         if not math.isfinite(number) or not self.low <= number <= self.high:
             raise ParamProblem(f"{number:g} is out of range; use {self.low:g}..{self.high:g}")
@@ -145,7 +146,6 @@ class ChoiceParam(Param):
     choices: tuple[str, ...] | Callable[[], tuple[str, ...]]
     initial: str
     noun: str = "value"
-    kind: ClassVar[str] = "choice"
 
     @property
     def default(self) -> str:
@@ -157,7 +157,7 @@ class ChoiceParam(Param):
     def parse(self, raw: object) -> str:
         allowed = self.options()
         if not isinstance(raw, str) or raw not in allowed:
-            raise ParamProblem(f"{raw!r} is not {self.noun}; use one of {', '.join(allowed)}")
+            raise ParamProblem(f"{_shown(raw)} is not {self.noun}; use one of {', '.join(allowed)}")
         return raw
 
     def schema(self) -> dict[str, Any]:
@@ -177,7 +177,6 @@ class ObjectParam(Param):
     """A JSON object with string keys, at most max_bytes when written as JSON."""
 
     max_bytes: int
-    kind: ClassVar[str] = "object"
 
     @property
     def default(self) -> dict[str, Any]:

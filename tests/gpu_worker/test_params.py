@@ -119,3 +119,10 @@ def test_a_parameter_added_later_keys_only_when_it_is_set():
     assert _WithSteps(seed=1, steps=40).normalised()["steps"] == 40
     assert _WithSteps.from_normalised(RenderParams(seed=1).normalised()).steps == 30
     assert "steps" in _WithSteps(seed=1).as_dict()  # the API still shows every value
+
+
+def test_a_bad_value_is_quoted_short_whatever_its_length():
+    with pytest.raises(ParamError) as caught:
+        render_params_parse({"view": "x" * 10_000, "size": "y" * 10_000})
+    for name in ("view", "size"):
+        assert len(caught.value.fields[name]) < 120
