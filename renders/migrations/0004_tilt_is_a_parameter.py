@@ -6,6 +6,8 @@ they are clamped here the same way). Their render keys change with the request's
 so the stale sweep renders those images again, with the same tilt.
 """
 
+import math
+
 from django.db import migrations
 
 TILT_RANGE = (0.0, 75.0)  # the declaration's bounds when this migration was written
@@ -20,6 +22,8 @@ def forwards(apps, schema_editor):
             tilt = float(options.pop("tilt"))
         except (TypeError, ValueError):
             tilt = DEFAULT_TILT  # the engine read a junk value as a failure, not a tilt
+        if not math.isfinite(tilt):  # "nan" would not even be valid JSON to store
+            tilt = DEFAULT_TILT
         tilt = min(max(tilt, TILT_RANGE[0]), TILT_RANGE[1])
         params = {**job.params, "options": options}
         if tilt != DEFAULT_TILT:

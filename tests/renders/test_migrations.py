@@ -131,3 +131,13 @@ def test_a_tilt_option_becomes_the_tilt_parameter(migrate):
     from gpu_worker.params import RenderParams
 
     assert RenderParams.from_normalised(job.params).tilt == 40.0
+
+
+def test_a_tilt_that_is_no_number_becomes_the_default(migrate):
+    apps = migrate(BEFORE)
+    old = _old_job(apps, seed=7, key="k1")
+    old.params = {**old.params, "options": {"tilt": "nan"}}
+    old.save()
+    apps = migrate([("renders", "0004_tilt_is_a_parameter")])
+    job = apps.get_model("renders", "RenderJob").objects.get(pk=old.pk)
+    assert "tilt" not in job.params and job.params["options"] == {}
