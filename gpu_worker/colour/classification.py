@@ -25,11 +25,16 @@ from numpy.typing import NDArray
 
 from .ciede2000 import delta_e00
 from .convert import linear_to_lab
-from .segmentation import Granules, distance
+from .segmentation import WEIGHT_BRIGHTER, WEIGHT_DARKER, Granules, distance
 
 # Implied light of a core, relative to the tile's typical lit face, for it to count as a
 # granule face (below: a gap floor or deep shadow; above: glare).
 LIT_RANGE = (0.4, 2.2)
+# Lightness weight when the cores are whole granules. A core cut from a picture may be a
+# granule's shaded side, so darker than a candidate counts less than brighter there
+# (segmentation.WEIGHT_DARKER/BRIGHTER); a whole granule's lit face is not in shade, and a
+# lopsided weight would only tilt look-alike pairs (GRAY/LTGRAY) towards the lighter one.
+WEIGHT_WHOLE = 0.45
 WALL_L_WEIGHT = 0.1  # lightness weight when matching cores to find walls
 MAX_DISTANCE = 40.0  # no candidate this close: not a palette colour (dirt, glare)
 # Side walls: a band whose smoothed implied light is under this fraction of the top face's.
@@ -72,9 +77,18 @@ def _weighted_median(values: NDArray[np.float64], weights: NDArray[np.float64]) 
 
 
 def classify(
-    g: Granules, cand: NDArray[np.float64], usable: NDArray[np.bool_]
+    g: Granules,
+    cand: NDArray[np.float64],
+    usable: NDArray[np.bool_],
+    *,
+    whole: bool = False,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_]]:
-    """(class, implied light, ok) per core. Light is normalised by the tile's lit level."""
+    """(class, implied light, ok) per core. Light is normalised by the tile's lit level.
+
+    `whole`: the cores are whole granules (their outlines were given), so each one's lit
+    part is its lit face, and lightness counts the same either way (see WEIGHT_WHOLE).
+    """
+    weights = (WEIGHT_WHOLE, WEIGHT_WHOLE) if whole else (WEIGHT_DARKER, WEIGHT_BRIGHTER)
     best = np.zeros(g.n, np.int64)
     light = np.zeros(g.n)
     ok = np.zeros(g.n, bool)
@@ -88,7 +102,7 @@ def classify(
     # of this picture), the second classifies with the lightness put back on that scale.
     for _ in range(2):
         scaled = linear_to_lab(g.linear[idx] / kappa)
-        dist = distance(scaled, cand)
+        dist = distance(scaled, cand, weights)
         b = np.argmin(dist, axis=1)
         s = g.y[idx] / yc[b]
         good = np.take_along_axis(dist, b[:, None], axis=1)[:, 0] <= MAX_DISTANCE

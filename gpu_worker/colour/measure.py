@@ -33,7 +33,15 @@ from gpu_worker.contract import Fidelity
 from .ciede2000 import delta_e00
 from .classification import classify, merge_lookalikes, shade_light, walls_find
 from .convert import lab_to_linear, linear_to_lab
-from .segmentation import L_LUMA, LIN32, LOG_LUMA, Granules, granules_find, silhouette
+from .segmentation import (
+    L_LUMA,
+    LIN32,
+    LOG_LUMA,
+    Granules,
+    granules_find,
+    granules_given,
+    silhouette,
+)
 from .tile_mask import tile_region
 
 MIN_CORE_PX = 3  # px; with the top face given (a clean render) any core pixel counts
@@ -81,6 +89,7 @@ def fidelity_measure(
     palette: Sequence[PaletteColor],
     recipe: Sequence[Component] | None = None,
     top_face: NDArray[np.bool_] | None = None,
+    chips: NDArray[np.int32] | None = None,
 ) -> Fidelity:
     """Measure colour shares and ΔE2000 on an RGB uint8 picture of one tile.
 
@@ -89,6 +98,11 @@ def fidelity_measure(
     "which pixels are the top face, which are side walls" is answered instead of guessed,
     which in perspective views is the measurement's weakest step. Photos and PNG files leave
     it out and the tile is found in the picture.
+
+    `chips` goes one step further, for an engine that drew granules: their id per pixel (0
+    off the top face, which it then also gives). The granules' outlines are then known
+    instead of cut along the picture's crevices; each granule's colour is still measured
+    from its pixels, and the shares are the areas of the granules of each measured colour.
     """
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
@@ -107,11 +121,23 @@ def fidelity_measure(
     # OpenCV keeps uint8 and gives a LUT's own type; astype only states it, copying nothing.
     luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.uint8, copy=False)
     ln = cv2.LUT(luma, LOG_LUMA).astype(np.float32, copy=False)
-    tile, _interior = tile_region(cv2.LUT(luma, L_LUMA).astype(np.float32, copy=False))
+    if chips is None:
+        tile, _interior = tile_region(cv2.LUT(luma, L_LUMA).astype(np.float32, copy=False))
+    else:
+        # Only the figure is needed (the outline is given): half the pixels tell it.
+        small = cv2.resize(
+            luma, (luma.shape[1] // 2, luma.shape[0] // 2), interpolation=cv2.INTER_AREA
+        )
+        tile, _interior = tile_region(cv2.LUT(small, L_LUMA).astype(np.float32, copy=False))
     tile_fraction = round(float(tile.mean()), 3)
     # Shares count the whole top face, rim granules included: on a 256 px picture the
     # tile holds ~700 granules, and leaving out an eroded rim (~20 % of them, a random
     # draw) would alone move a share by ~1 pp.
+    if chips is not None:
+        chips = np.asarray(chips, dtype=np.int32)
+        if chips.shape != luma.shape:
+            raise ValueError(f"chips is {chips.shape}, the image {luma.shape}")
+        top_face = chips > 0
     if top_face is None:
         interior = silhouette(luma, ln, tile)
     else:
@@ -119,7 +145,7 @@ def fidelity_measure(
         if top_face.shape != luma.shape:
             raise ValueError(f"top_face is {top_face.shape}, the image {luma.shape}")
         interior = top_face
-    g = granules_find(image, interior, ln, cand)
+    g = granules_find(image, interior, ln, cand) if chips is None else granules_given(image, chips)
     usable = g.area >= (1 if top_face is not None else MIN_CORE_PX)
     # Cores on the outline are not classified (their area still counts, given to the
     # nearest inner granules): the tile's bevel lights or darkens them and anti-aliasing
@@ -129,7 +155,7 @@ def fidelity_measure(
         inner = cv2.erode(interior.view(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
         on_rim = np.bincount(g.ids[interior & ~inner], minlength=g.n)
         usable &= on_rim <= RIM_SHARE * g.area
-    cls, _, ok = classify(g, cand, usable)
+    cls, _, ok = classify(g, cand, usable, whole=chips is not None)
     # Side walls (perspective views): their cores take their share of the silhouette in
     # the nearest-core split, and then it is left out, so the wall/top line follows the
     # granule borders.
@@ -139,7 +165,14 @@ def fidelity_measure(
         else np.zeros(g.n, dtype=bool)
     )
     keep = ok & ~wall
-    owner = _assign(g, keep | wall, interior)
+    if chips is None:
+        owner = _assign(g, keep | wall, interior)
+    else:
+        # A measured granule owns all of itself; only the area of the ones whose light
+        # could not be read goes to their nearest measured neighbours.
+        owner = np.where(keep[chips], chips, 0)
+        if (interior & (owner == 0)).any():
+            owner = np.where(owner > 0, owner, _assign(g, keep, interior))
     region = (owner > 0) & ~wall[owner]
     owner[~region] = 0
     share, _ = _shares(owner, cls, len(codes), g.n)

@@ -48,6 +48,7 @@ WEIGHT_BRIGHTER = 0.6
 # a deterministic regular subsample, so big pictures cost no more than the segmentation
 # itself.
 STAT_PIXELS = 300_000
+LIT_CAP = 2.5  # lit pixels are at most this many times the core's mean luminance
 
 _LIN = srgb_to_linear(np.arange(256) / 255.0)
 LIN32 = _LIN.astype(np.float32)
@@ -209,6 +210,24 @@ def granules_find(
     inner = cv2.erode(interior.view(np.uint8), np.ones((3, 3), np.uint8)) > 0
     core = inner & ~_borders(ln) & ~_colour_steps(image, cand)
     n, ids = cv2.connectedComponents(core.view(np.uint8), connectivity=4)
+    return core_stats(image, ids.astype(np.int32, copy=False), n)
+
+
+def granules_given(image: NDArray[np.uint8], chips: NDArray[np.int32]) -> Granules:
+    """Cores of granules whose outlines are known (an engine passes the chips it drew).
+
+    Each chip's core is the chip less its outermost pixel ring, which the picture's blur
+    mixes with the neighbours; the core keeps the chip's id, so a chip and its core are one.
+    """
+    labels = chips.astype(np.float32)  # exact below 2**24; morphology has no int32 path
+    ring = np.ones((3, 3), np.uint8)
+    inner = cv2.dilate(labels, ring) == cv2.erode(labels, ring)
+    ids = np.where(inner, chips, 0).astype(np.int32)
+    return core_stats(image, ids, int(chips.max()) + 1)
+
+
+def core_stats(image: NDArray[np.uint8], ids: NDArray[np.int32], n: int) -> Granules:
+    """Area and lit colour of every core of a core-id map (0 = no core)."""
     flat = ids.ravel()
     sel = np.flatnonzero(flat)
     area = np.bincount(flat[sel], minlength=n).astype(np.float64)
@@ -221,8 +240,10 @@ def granules_find(
     cnt = np.bincount(sid, minlength=n).astype(np.float64)
     mean_y = np.bincount(sid, weights=lum, minlength=n) / np.maximum(cnt, 1.0)
     # The lit part of each core: its pixels at or above the core's mean luminance (the
-    # flat top and the slopes facing the light, not the rims turned away or shadowed).
-    lit = lum >= mean_y[sid] * (1.0 - 1e-9)
+    # flat top and the slopes facing the light, not the rims turned away or shadowed), and
+    # not far above it: a few pixels of paper or glare caught in a big core would
+    # otherwise outweigh all of its granule pixels.
+    lit = (lum >= mean_y[sid] * (1.0 - 1e-9)) & (lum <= LIT_CAP * mean_y[sid])
     sid, rgb = sid[lit], rgb[lit]
     cnt = np.bincount(sid, minlength=n).astype(np.float64)
     linear = (
@@ -233,6 +254,4 @@ def granules_find(
     lab = linear_to_lab(np.nan_to_num(linear))
     y = np.nan_to_num(linear) @ np.array([0.2126729, 0.7151522, 0.0721750])
     area[0] = 0.0
-    return Granules(
-        ids=ids.astype(np.int32, copy=False), n=n, area=area, linear=linear, lab=lab, y=y
-    )
+    return Granules(ids=ids, n=n, area=area, linear=linear, lab=lab, y=y)
