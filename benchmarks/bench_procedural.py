@@ -33,6 +33,7 @@ from catalog.palette import PaletteColor  # noqa: E402
 from catalog.recipes import Component, Recipe  # noqa: E402
 from gpu_worker.colour.measure import fidelity_measure  # noqa: E402
 from gpu_worker.contract import Fidelity, RenderSpec  # noqa: E402
+from gpu_worker.engines.procedural.engine import layers_fidelity  # noqa: E402
 from gpu_worker.engines.procedural.render import Layers, render_layers  # noqa: E402
 from gpu_worker.params import RenderParams  # noqa: E402
 
@@ -104,10 +105,9 @@ def _measure(
     layers: Layers, spec: RenderSpec, palette: tuple[PaletteColor, ...], *, geometry: bool
 ) -> Fidelity:
     """The fidelity as the engine reports it (geometry known) or as a file reads."""
-    top_face = layers.top if geometry and layers.top.shape[0] == spec.params.size else None
-    return fidelity_measure(
-        image=layers.image, palette=palette, recipe=spec.recipe.components, top_face=top_face
-    )
+    if geometry:
+        return layers_fidelity(layers, spec)
+    return fidelity_measure(image=layers.image, palette=palette, recipe=spec.recipe.components)
 
 
 def _accuracy(palette: tuple[PaletteColor, ...], n: int, *, geometry: bool) -> None:

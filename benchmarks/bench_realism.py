@@ -72,7 +72,7 @@ class Pair:
     recipe: Recipe
     photo: NDArray[np.uint8]  # the middle of the photo's tile face
     render: NDArray[np.uint8]  # the same crop of the render
-    thumbnail_error_pp: float  # analyze_colors on the render's WebP thumbnail, told the recipe
+    thumbnail_error_pp: float  # analyze_colors on the job's WebP thumbnail, told the recipe
     appearance_render: float | None  # ΔE2000 of the whole top face from the recipe mix
     appearance_photo: float | None
 
@@ -112,8 +112,10 @@ def _face_crop(image: NDArray[np.uint8], box: tuple[int, int, int, int]) -> NDAr
     )
 
 
-def _render(recipe: Recipe, span_px: int, seed: int) -> tuple[NDArray[np.uint8], float | None]:
-    """The render at the photo's scale, and its own appearance ΔE2000."""
+def _render(
+    recipe: Recipe, span_px: int, seed: int
+) -> tuple[NDArray[np.uint8], float | None, NDArray[np.uint8]]:
+    """The render at the photo's scale, its own appearance ΔE2000, and its thumbnail."""
     size = int(np.clip(round(span_px / (1.0 - 2.0 * CAMERA_MARGIN)), 256, 2048))
     spec = RenderSpec(
         tile=PHOTO_TILE,
@@ -122,12 +124,14 @@ def _render(recipe: Recipe, span_px: int, seed: int) -> tuple[NDArray[np.uint8],
         params=RenderParams(size=size, seed=seed),
     )
     result = engine_get("procedural").render(spec)
-    return result.image, result.fidelity.appearance_delta_e00
+    # The job's thumbnail is what the engine drew for it, else the picture shrunk.
+    thumbnail = result.image if result.thumbnail is None else result.thumbnail
+    return result.image, result.fidelity.appearance_delta_e00, thumbnail
 
 
-def _thumbnail_error(render: NDArray[np.uint8], recipe: Recipe) -> float:
-    """The largest share error analyze_colors finds on the render's 256 px WebP thumbnail."""
-    small = image_decode(thumbnail_webp(render))
+def _thumbnail_error(thumbnail: NDArray[np.uint8], recipe: Recipe) -> float:
+    """The largest share error analyze_colors finds on the job's WebP thumbnail."""
+    small = image_decode(thumbnail_webp(thumbnail))
     found = fidelity_measure(image=small, palette=_palette(), recipe=recipe.components)
     return float(found.max_share_error_pp or 0.0)
 
@@ -143,7 +147,7 @@ def load_pairs(folder: Path) -> list[Pair]:
             raise SystemExit(f"cannot read {path}")
         photo: NDArray[np.uint8] = np.ascontiguousarray(bgr[..., ::-1], dtype=np.uint8)
         box = _tile_box(photo)
-        render, appearance = _render(
+        render, appearance, thumbnail = _render(
             recipe, span_px=min(box[2] - box[0], box[3] - box[1]), seed=index
         )
         measured = fidelity_measure(image=photo, palette=_palette(), recipe=recipe.components)
@@ -153,7 +157,7 @@ def load_pairs(folder: Path) -> list[Pair]:
                 recipe=recipe,
                 photo=_face_crop(photo, box),
                 render=_face_crop(render, _tile_box(render)),
-                thumbnail_error_pp=_thumbnail_error(render, recipe),
+                thumbnail_error_pp=_thumbnail_error(thumbnail, recipe),
                 appearance_render=appearance,
                 appearance_photo=measured.appearance_delta_e00,
             )
@@ -308,7 +312,7 @@ def main() -> None:
     )
     thumbs = [r["thumbnail_error_pp"] for r in per]
     median, worst = f"median {np.median(thumbs):.1f}", f"max {max(thumbs):.1f}"
-    print(f"{'render thumbnail (WebP 256 px) share error, pp':<44}{median:>14}{worst:>13}")
+    print(f"{'job thumbnail (WebP 256 px) share error, pp':<44}{median:>14}{worst:>13}")
 
 
 if __name__ == "__main__":

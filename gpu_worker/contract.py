@@ -88,6 +88,9 @@ class RenderResult:
     model_revision: str | None = None
     # Seconds per phase; always has "inference" and "postprocess".
     timings: dict[str, float] = field(default_factory=dict)
+    # The picture for the thumbnail, drawn at thumbnail size by an engine that can (its
+    # texture then stays visible and measurable there); None: the image is shrunk.
+    thumbnail: NDArray[np.uint8] | None = None
 
 
 @runtime_checkable

@@ -32,7 +32,10 @@ def png_encode(image: NDArray[np.uint8]) -> bytes:
     return buf.getvalue()
 
 
-def thumbnail_webp(image: NDArray[np.uint8], max_side: int = 256) -> bytes:
+THUMBNAIL_SIDE = 256  # px, the longer side of every stored thumbnail
+
+
+def thumbnail_webp(image: NDArray[np.uint8], max_side: int = THUMBNAIL_SIDE) -> bytes:
     """A WebP thumbnail whose longer side is at most `max_side` pixels."""
     if max_side < 1:
         raise ValueError("max_side must be positive")

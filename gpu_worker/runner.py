@@ -130,6 +130,10 @@ def render_run(
         )
         rendered = time.perf_counter()
         png, thumbnail = encoder.result(result.image)
+        if result.thumbnail is not None:
+            from gpu_worker.imageio import thumbnail_webp
+
+            thumbnail = thumbnail_webp(result.thumbnail)
         encoded = time.perf_counter()
     finally:
         summary = monitor.stop()

@@ -38,6 +38,22 @@ def palette_load() -> tuple[PaletteColor, ...]:
 PALETTE = palette_load()
 
 
+def _distinct(min_de: float) -> tuple[str, ...]:
+    """Palette colours, in palette order, each at least `min_de` ΔE2000 from those before."""
+    from gpu_worker.colour.ciede2000 import delta_e00
+
+    chosen: list[PaletteColor] = []
+    for colour in PALETTE:
+        if all(float(delta_e00(np.array(colour.lab), np.array(c.lab))) >= min_de for c in chosen):
+            chosen.append(colour)
+    return tuple(c.code for c in chosen)
+
+
+# Colours no one would confuse, granule by granule, under any light: what a picture file
+# alone can be asked to tell apart (look-alikes differ less than shading changes a granule).
+DISTINCT = _distinct(20.0)
+
+
 def make_spec(
     recipe: dict[str, int],
     *,
@@ -80,10 +96,11 @@ def recipes(draw: st.DrawFn, max_colours: int = 8) -> list[int]:
     return [b - a for a, b in itertools.pairwise(bounds)]
 
 
-def spec_from(percents, seed, shape, view, angle, granule, size=256):
+def spec_from(percents, seed, shape, view, angle, granule, size=256, colours=None):
     """A spec of the drawn recipe percents over random palette colours (bricks 2:1)."""
     rng = np.random.default_rng(seed)
-    codes = rng.choice([c.code for c in PALETTE], size=len(percents), replace=False)
+    pool = [c.code for c in PALETTE] if colours is None else list(colours)
+    codes = rng.choice(pool, size=len(percents), replace=False)
     return make_spec(
         dict(zip(codes, percents, strict=True)),
         shape=shape,

@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 from _gw_support import make_spec
 
+from gpu_worker.engines.registry import engine_get
 from gpu_worker.imageio import image_decode, png_encode, thumbnail_webp
 from gpu_worker.monitor import device_describe
 from gpu_worker.runner import _Encoder, render_run
@@ -61,3 +62,13 @@ def test_an_image_replaced_after_hand_over_is_the_one_encoded():
     encoder.start(early)
     png, _ = encoder.result(final)
     assert png == png_encode(final)
+
+
+def test_the_stored_thumbnail_is_the_one_the_engine_drew():
+    spec = make_spec({"RED": 60, "BLACK": 40}, size=512)
+    outcome = render_run(spec=spec, device=device_describe())
+    drawn = engine_get("procedural").render(spec).thumbnail
+    assert drawn is not None
+    # Drawn at 256 px, not the 512 px picture shrunk.
+    assert outcome.thumbnail_webp == thumbnail_webp(drawn)
+    assert outcome.thumbnail_webp != thumbnail_webp(image_decode(outcome.png))

@@ -6,17 +6,9 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-# Boundary wobble as a fraction of the mean granule diameter: crumb granules are torn
-# rubber, not polygons, so the straight Voronoi edges are bent by a smooth random field.
-WARP_AMPLITUDE = 0.22
-
-
-def _disc_offsets(radius: int) -> list[tuple[int, int, float]]:
-    out = []
-    for dy in range(-radius, radius + 1):
-        for dx in range(-radius, radius + 1):
-            out.append((dx, dy, float(np.hypot(dx, dy))))
-    return out
+# Boundary wobble as a fraction of the mean granule diameter: cut edges are straight but
+# not ruled, so the Voronoi edges are bent a little by a smooth random field.
+WARP_AMPLITUDE = 0.03
 
 
 def granule_labels(
@@ -24,30 +16,32 @@ def granule_labels(
     width: int,
     height: int,
     sites: NDArray[np.float64],
-    diameters: NDArray[np.float64],
     mean_diameter: float,
     rng: np.random.Generator,
-) -> NDArray[np.int32]:
-    """Label map (height, width) int32, granule ids 1..N, every pixel labelled.
+) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+    """(label map (height, width) int32 with granule ids 1..N, every pixel labelled;
+    each id's site as (x, y) pixels, row = id, row 0 unused).
 
-    Each site is stamped as a small disc whose radius grows with its granule's diameter;
-    OpenCV's labelled distance transform then gives each pixel the nearest disc, i.e. an
-    additively weighted Voronoi diagram, so bigger granules take bigger cells.
+    A Voronoi diagram of the sites (OpenCV's labelled distance transform gives each pixel
+    its nearest site): straight-edged, angular cells of uneven size, the outline of cut
+    chips. One pixel per site, each its own label, so no two chips ever merge.
     """
     seeds = np.ones((height, width), np.uint8)
     sx = np.clip(np.rint(sites[:, 0]).astype(np.int64), 0, width - 1)
     sy = np.clip(np.rint(sites[:, 1]).astype(np.int64), 0, height - 1)
-    # Weight = half the excess over the smallest diameter, capped so neighbouring discs
-    # (at least 0.4 spacing apart) never touch and merge.
-    rho = np.minimum((diameters - diameters.min()) / 2.0, 0.18 * mean_diameter)
-    for dx, dy, dist in _disc_offsets(int(np.ceil(rho.max()))):
-        sel = rho >= dist
-        seeds[np.clip(sy[sel] + dy, 0, height - 1), np.clip(sx[sel] + dx, 0, width - 1)] = 0
+    seeds[sy, sx] = 0
     _, labels = cv2.distanceTransformWithLabels(
-        seeds, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_CCOMP
+        seeds, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
     )
+    # DIST_LABEL_PIXEL numbers the seed pixels 1, 2, ... in raster order (two sites on one
+    # pixel are one seed).
+    raster = np.unique(sy * width + sx)
+    where = np.zeros((len(raster) + 1, 2))
+    where[1:, 0] = raster % width
+    where[1:, 1] = raster // width
     # CV_32S labels: astype only states the type, it copies nothing.
-    return _warp_labels(labels.astype(np.int32, copy=False), mean_diameter=mean_diameter, rng=rng)
+    warped = _warp_labels(labels.astype(np.int32, copy=False), mean_diameter=mean_diameter, rng=rng)
+    return warped, where
 
 
 def _warp_labels(

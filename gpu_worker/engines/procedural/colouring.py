@@ -17,7 +17,7 @@ from gpu_worker.colour.convert import lab_to_linear
 # (IQR = 1.349 sigma). More would also bias the palette's own measuring rule (median of the
 # brightest 70 % of a colour's pixels) upward by ~0.4 sigma: at 0.45 the high-spread
 # colours (DKGREEN, VIOLET) measured ΔE2000 2-3 against their own palette value.
-LIGHTNESS_SHARE = 0.3
+LIGHTNESS_SHARE = 0.2
 HUE_JITTER_DEG = 4.0
 # Jitter clamp. Real batches of one recipe use colours chosen to be told apart, so no granule
 # of colour A should look more like another colour B of the same recipe than like A. In Lab

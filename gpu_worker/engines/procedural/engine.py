@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from gpu_worker.colour.measure import fidelity_measure
 from gpu_worker.contract import (
+    Fidelity,
     OnImage,
     Progress,
     RenderCanceled,
@@ -17,9 +18,10 @@ from gpu_worker.contract import (
     RenderSpec,
     ShouldStop,
 )
+from gpu_worker.imageio import THUMBNAIL_SIDE
 
 from ..registry import engine_version
-from .render import render_layers
+from .render import Layers, render_layers
 
 # Percent done after each stage of render_layers; the fidelity measurement takes the rest.
 _STAGE_PERCENT = {
@@ -33,14 +35,37 @@ _STAGE_PERCENT = {
 }
 
 
-def _at_output_size(mask: NDArray[np.bool_], size: int) -> NDArray[np.bool_]:
-    """The top-face mask at the picture's size (the engine may draw supersampled)."""
-    if mask.shape == (size, size):
-        return mask
-    small = cv2.resize(
-        mask.view(np.uint8) * np.uint8(255), (size, size), interpolation=cv2.INTER_AREA
+def _at_output_size(chips: NDArray[np.int32], size: int) -> NDArray[np.int32]:
+    """The top face's chip ids at the picture's size (the engine may draw supersampled)."""
+    if chips.shape == (size, size):
+        return chips
+    # Every other pixel of a 2x drawing: ids cannot be averaged.
+    step = chips.shape[0] // size
+    return np.ascontiguousarray(chips[step // 2 :: step, step // 2 :: step][:size, :size])
+
+
+def _thumbnail(spec: RenderSpec) -> NDArray[np.uint8] | None:
+    """The same tile, recipe, view and seed drawn at thumbnail size.
+
+    Shrunk to 256 px, a 1024 px picture's granules are 2 px: a mush in which neither a
+    shopper nor a colour check can tell one granule from the next. Drawn at 256 px, the
+    texture is magnified as for any small picture (see render.FINE_MIN_PX), and the
+    thumbnail's colours read as true as the full picture's.
+    """
+    if spec.params.size <= THUMBNAIL_SIDE:
+        return None
+    small = replace(spec, params=replace(spec.params, size=THUMBNAIL_SIDE))
+    return render_layers(small).image
+
+
+def layers_fidelity(layers: Layers, spec: RenderSpec) -> Fidelity:
+    """The engine's colour report: measured on the picture, with the chips it drew given."""
+    return fidelity_measure(
+        image=layers.image,
+        palette=spec.palette,
+        recipe=spec.recipe.components,
+        chips=_at_output_size(np.where(layers.top, layers.labels, 0), spec.params.size),
     )
-    return small >= 128
 
 
 class ProceduralEngine:
@@ -68,12 +93,8 @@ class ProceduralEngine:
         t1 = time.perf_counter()
         if on_image is not None:
             on_image(layers.image)
-        fidelity = fidelity_measure(
-            image=layers.image,
-            palette=spec.palette,
-            recipe=spec.recipe.components,
-            top_face=_at_output_size(layers.top, spec.params.size),
-        )
+        fidelity = layers_fidelity(layers, spec)
+        thumbnail = _thumbnail(spec)
         t2 = time.perf_counter()
         if should_stop is not None and should_stop():
             raise RenderCanceled("canceled after measuring")
@@ -86,4 +107,5 @@ class ProceduralEngine:
             engine_version=self.version,
             model_revision=None,
             timings={"inference": t1 - t0, "postprocess": t2 - t1, "total": t2 - t0},
+            thumbnail=thumbnail,
         )

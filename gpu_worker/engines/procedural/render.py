@@ -16,9 +16,10 @@ from gpu_worker.contract import RenderSpec
 
 from .camera import ViewGeometry, perspective_view, top_view
 from .cells import granule_labels
+from .chips import chip_light
 from .colouring import granule_albedo
-from .placement import blue_noise_sites, granule_diameters
-from .shading import GAP_LEVEL, bevel_shading, granule_shading, soft_shadow
+from .placement import blue_noise_sites
+from .shading import granule_boundaries, soft_shadow
 
 # Granule scale. Drawn to scale, a 500 mm tile on a 1024 px picture has 2.5 px fine
 # granules and at 256 px they would be sub-pixel: a grey mush with no granules to see or
@@ -26,13 +27,19 @@ from .shading import GAP_LEVEL, bevel_shading, granule_shading, soft_shadow
 # fine granule averages FINE_MIN_PX output pixels, and never shrunk below true scale. The
 # one zoom factor applies to every grade, so medium and coarse stay 1.7x and 2.3x as big
 # as fine, as they are on the real tiles.
-FINE_MIN_PX = 6.5
+FINE_MIN_PX = 8.5
 MIN_GRANULES = 700
+# Grades are sieve sizes: a chip passes the sieve on its middle dimension, and pressed into a
+# tile it shows its largest face, about this much longer than the grade's size.
+CHIP_SCALE = 1.2
 # "high" quality draws at twice the size up to here; larger pictures have pixels enough.
 SUPERSAMPLE_MAX_PX = 1024
-# Binder albedo (linear); lit at the gap level it reads about sRGB 15: near-black, darker
-# than the rims of the darkest granules.
-BINDER_LINEAR = 0.025
+# A chip belongs to the tile when this share of it lies inside the outline, and is drawn
+# out to EDGE_OVERHANG granules past it.
+EDGE_KEEP = 0.5
+EDGE_OVERHANG = 0.35
+SOFT_FOCUS_PX = 0.4  # Gaussian sigma of the lens blur, output pixels
+FACE_SAMPLE = 200_000  # pixels enough for a colour's brightness percentile
 _FINE_MEAN_MM = sum(GRANULE_DIAMETER_MM["fine"]) / 2.0
 
 _SRGB_LUT = np.clip(np.rint(linear_to_srgb(np.arange(65536) / 65535.0) * 255.0), 0, 255).astype(
@@ -71,7 +78,7 @@ def _granule_range_px(spec: RenderSpec, view: ViewGeometry, ss: int) -> tuple[fl
     mean_mm = (lo_mm + hi_mm) / 2.0
     face_mm2 = float(spec.tile.width_mm) * float(spec.tile.height_mm)
     zoom = min(zoom, math.sqrt(face_mm2 / MIN_GRANULES) / mean_mm)
-    k = max(zoom, 1e-6) * view.local_px_per_mm
+    k = max(zoom, 1e-6) * view.local_px_per_mm * CHIP_SCALE
     return lo_mm * k, hi_mm * k
 
 
@@ -97,6 +104,12 @@ def _warp_nearest(
     return out.astype(np.int32)
 
 
+def _apply(h: NDArray[np.float64], pts: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Points (x, y) through a homography."""
+    p = np.c_[pts, np.ones(len(pts))] @ h.T
+    return p[:, :2] / p[:, 2:3]
+
+
 def _fill(poly: NDArray[np.float64], size: int, *, antialias: bool) -> NDArray[np.uint8]:
     mask = np.zeros((size, size), np.uint8)
     shift = 4
@@ -106,110 +119,189 @@ def _fill(poly: NDArray[np.float64], size: int, *, antialias: bool) -> NDArray[n
     return mask
 
 
+def _chip_cores(labels: NDArray[np.int32], ss: int) -> NDArray[np.bool_]:
+    """Pixels whose neighbourhood (one output pixel around) is all one chip: the pixels a
+    measurement takes a granule's colour from, clear of the blur across its outline."""
+    ids = labels.astype(np.float32)  # exact below 2**24; morphology has no int32 path
+    ring = np.ones((2 * ss + 1, 2 * ss + 1), np.uint8)
+    return cv2.dilate(ids, ring) == cv2.erode(ids, ring)
+
+
+def _colour_levels(
+    seen: NDArray[np.float32],
+    faces: NDArray[np.bool_],
+    labels: NDArray[np.int32],
+    comp: NDArray[np.int64],
+    lab: NDArray[np.float64],
+) -> NDArray[np.float32]:
+    """Per recipe colour: how bright its granule faces come out, relative to its palette.
+
+    The palette was measured on photos as the median of the brightest 70 % of a colour's
+    granule pixels (faces, not crevices): the 65th percentile. The same statistic is taken
+    here over the pixels a measurement reads (`faces`, with the light as the picture shows
+    it, `seen`) and each colour's albedo is divided by it, so that, measured the palette's
+    way, every colour shows exactly its palette value, however few granules it has and
+    however their facets happen to face the light.
+    """
+    k = int(comp.max()) + 1
+    # Each chip's jitter, as a luminance ratio to its colour's mean: part of the statistic.
+    y = ((np.clip(lab[:, 0], 0.0, 100.0) + 16.0) / 116.0) ** 3
+    base = np.bincount(comp, weights=y, minlength=k) / np.maximum(np.bincount(comp, minlength=k), 1)
+    rel = (y / np.maximum(base[comp], 1e-9)).astype(np.float32)
+    pick = np.flatnonzero(faces.ravel())
+    pick = pick[:: max(1, len(pick) // FACE_SAMPLE)]
+    ids = labels.ravel()[pick]
+    values = seen.ravel()[pick] * rel[ids]
+    colour = comp[ids]
+    levels = np.ones(k, np.float32)
+    everyone = _q65(values)
+    for c in range(k):
+        mine = values[colour == c]
+        levels[c] = _q65(mine) if mine.size >= 20 else everyone
+    return levels
+
+
+def _q65(values: NDArray[np.float32]) -> float:
+    if values.size == 0:
+        return 1.0
+    i = int(0.65 * (values.size - 1))
+    return max(float(np.partition(values, i)[i]), 1e-3)
+
+
+def _ragged_top(
+    labels: NDArray[np.int32], polygon: NDArray[np.bool_], n_ids: int, granule_px: float
+) -> NDArray[np.bool_]:
+    """The top face as whole chips: a real tile's edge is ragged at granule scale.
+
+    A chip belongs to the tile when most of it lies inside the outline; it is then drawn
+    whole, out to a band a third of a granule past the outline (pressed crumb does not
+    stick out further), and chips mostly outside are left off, leaving notches.
+    """
+    total = np.bincount(labels.ravel(), minlength=n_ids)
+    inside = np.bincount(labels[polygon], minlength=n_ids)
+    keep = inside >= EDGE_KEEP * np.maximum(total, 1)
+    keep[0] = False
+    r = max(1, round(EDGE_OVERHANG * granule_px))
+    band = cv2.dilate(
+        polygon.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+    )
+    return keep[labels] & (band > 0)
+
+
 def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     """Render `spec`; `stage(name)` is called between the stages (for progress/cancel)."""
     note = stage or (lambda _name: None)
-    # Supersampling only on request: labels are nearest-neighbour anyway, so the default
-    # single sample never blends two granule colours; "high" quality smooths the edges.
+    # Supersampling only on request: the single sample is antialiased by the final soft
+    # focus; "high" quality draws twice the size for crisper facets.
     ss = 2 if spec.params.quality == "high" and spec.params.size <= SUPERSAMPLE_MAX_PX else 1
     size = spec.params.size * ss
     palette = spec.palette_by_code()
     seeds = np.random.SeedSequence(int(spec.seed)).spawn(4)
-    rng_sites, rng_diam, rng_warp, rng_colour = (np.random.default_rng(s) for s in seeds)
+    rng_sites, rng_warp, rng_colour, rng_chips = (np.random.default_rng(s) for s in seeds)
 
     view = _view(spec, size)
     lo_px, hi_px = _granule_range_px(spec, view, ss)
     mean_local = (lo_px + hi_px) / 2.0
     lh, lw = view.local_shape
     sites = blue_noise_sites(width=lw, height=lh, spacing=mean_local, rng=rng_sites)
-    diam = granule_diameters(count=len(sites), low_px=lo_px, high_px=hi_px, rng=rng_diam)
     note("placement")
-    local = granule_labels(
-        width=lw, height=lh, sites=sites, diameters=diam, mean_diameter=mean_local, rng=rng_warp
+    local, local_sites = granule_labels(
+        width=lw, height=lh, sites=sites, mean_diameter=mean_local, rng=rng_warp
     )
+    n_ids = int(local.max()) + 1
     note("cells")
-
-    top_aa = _fill(view.outline_out, size, antialias=True)
-    top_hard = top_aa >= 128
-    labels = _warp_nearest(local, view.local_to_out, size, view.is_affine)
-    side_hard = np.zeros((size, size), bool)
-    side_shade = np.ones((size, size), np.float32)
-    tile_aa = top_aa
-    if view.sides:
-        side_aa = np.zeros((size, size), np.uint8)
-        shift = 4
-        for side in view.sides:
-            pts = np.rint(side.quad * (1 << shift)).astype(np.int32)
-            cv2.fillConvexPoly(side_aa, pts, 255, lineType=cv2.LINE_AA, shift=shift)
-            cv2.fillConvexPoly(side_shade, pts, float(side.brightness), shift=shift)
-        side_hard = (side_aa >= 128) & ~top_hard
-        assert view.side_local_to_out is not None
-        side_labels = _warp_nearest(local, view.side_local_to_out, size, False)
-        labels = np.where(side_hard, side_labels, labels)
-        tile_aa = np.maximum(top_aa, side_aa)
-    tile_hard = top_hard | side_hard
-    labels[~tile_hard] = 0
-    note("warp")
 
     out_scale = view.out_px_per_mm / view.local_px_per_mm
     mean_out = mean_local * out_scale
-    shade, face = granule_shading(labels, mean_diameter=mean_out)
-    # The palette was measured as the median of the brightest 70 % of a colour's granule
-    # faces (gaps are binder, not the colour). Scale the light so the same statistic over
-    # this tile's top face is 1: measured the palette's way, the render then shows exactly
-    # the palette's colours.
-    lit = shade[top_hard & face]
-    q65 = float(np.quantile(lit[::3], 0.65)) if lit.size else 1.0
-    shade *= np.float32(1.0 / max(q65, 1e-3))
-    face &= tile_hard
-    n_ids = int(local.max()) + 1
-    # Shares are shares of the top face as a picture shows it: each granule's whole cell
-    # there (its binder gap included, as any measurement splits a gap between the granules
-    # on either side). Side walls are not counted: they are the same granules seen again.
-    areas = np.bincount(labels[top_hard], minlength=n_ids).astype(np.int64)
+    polygon = _fill(view.outline_out, size, antialias=False) > 0
+    labels = _warp_nearest(local, view.local_to_out, size, view.is_affine)
+    top = _ragged_top(labels, polygon, n_ids, mean_out)
+    centres = _apply(view.local_to_out, local_sites)
+    side = np.zeros((size, size), bool)
+    side_shade = np.ones((size, size), np.float32)
+    if view.sides:
+        side_mask = np.zeros((size, size), np.uint8)
+        shift = 4
+        for wall in view.sides:
+            pts = np.rint(wall.quad * (1 << shift)).astype(np.int32)
+            cv2.fillConvexPoly(side_mask, pts, 255, shift=shift)
+            cv2.fillConvexPoly(side_shade, pts, float(wall.brightness), shift=shift)
+        # Notches in the ragged top edge show the crumb below, as the walls do.
+        side = ((side_mask > 0) | polygon) & ~top
+        assert view.side_local_to_out is not None
+        # Wall chips are other chips than the top's (ids shifted by n_ids): the same crumb
+        # cut through, each with its own facets around its own centre on the wall.
+        side_labels = _warp_nearest(local, view.side_local_to_out, size, False)
+        labels = np.where(side, side_labels + np.int32(n_ids), labels)
+        centres = np.vstack([centres, _apply(view.side_local_to_out, local_sites)])
+    tile = top | side
+    labels[~tile] = 0
+    note("warp")
+
+    edges = granule_boundaries(labels)
+    edge_distance = cv2.distanceTransform((~edges).view(np.uint8), cv2.DIST_L2, 3).astype(
+        np.float32, copy=False
+    )
+    light = chip_light(
+        labels,
+        centres=centres,
+        edge_distance=edge_distance,
+        mean_diameter=mean_out,
+        rng=rng_chips,
+    )
+    # Shares are shares of the top face as a picture shows it, each chip's whole visible
+    # area, crevices included. Side walls are not counted: the same granules seen again.
+    areas = np.bincount(labels[top], minlength=n_ids).astype(np.int64)
     areas[0] = 0
     note("areas")
     comp, lab, linear = granule_albedo(
         areas=areas, recipe=spec.recipe.components, palette=palette, rng=rng_colour
     )
+    seen = cv2.GaussianBlur(light, (0, 0), SOFT_FOCUS_PX * ss + 0.5 * (ss - 1)).astype(
+        np.float32, copy=False
+    )
+    linear /= _colour_levels(seen, top & _chip_cores(labels, ss), labels, comp, lab)[comp, None]
     note("albedo")
 
-    bevel_px = max(1.5, 0.012 * size)
-    light = shade * bevel_shading(top_hard.view(np.uint8), width_px=bevel_px)
-    # Side walls are in shade and moulded flat: no granule relief, only the wall's light.
-    wall = np.where(face, np.float32(1.0), np.float32(GAP_LEVEL)) * np.float32(1.0 / max(q65, 1e-3))
-    light = np.where(side_hard, wall * side_shade, light)
+    # Side walls are cut through the same crumb, in the shade of the tile's own top.
+    light = np.where(side, light * side_shade, light)
     if view.bottom_out is not None:
         ground = _fill(view.bottom_out, size, antialias=False)
         bg = soft_shadow(ground, offset=(0.004 * size, 0.012 * size), blur_px=0.012 * size)
     else:
         bg = soft_shadow(
-            top_hard.view(np.uint8) * np.uint8(255),
+            top.view(np.uint8) * np.uint8(255),
             offset=(0.012 * size, 0.018 * size),
             blur_px=0.014 * size,
         )
     note("shading")
 
-    alpha = tile_aa.astype(np.float32) * np.float32(1.0 / 255.0)
-    # Gaps show the binder deep in the crevice, not the granules' own colour: a dark neutral
-    # that every granule, bright or dark, stands out from (as in product photos).
-    table = np.concatenate([linear, np.full((1, 3), BINDER_LINEAR, np.float32)])
-    albedo_idx = np.where(face | ~tile_hard, labels, np.int32(len(linear)))
-    rgb = table[albedo_idx] * (light * alpha)[..., None]
-    rgb += ((1.0 - alpha) * bg)[..., None]
+    np.copyto(light, bg, where=~tile)
+    # Label 0 (off the tile) is the white table, lit by `bg`.
+    table = np.vstack([np.ones((1, 3), np.float32), linear[1:]])
+    if view.sides:
+        table = np.vstack([table, table])  # wall chips wear their top twins' colours
+    rgb = np.take(table, labels, axis=0, mode="clip")
+    rgb *= light[..., None]
+    # A camera's soft focus: it also antialiases every edge (facets, chips, the outline).
+    rgb = cv2.GaussianBlur(rgb, (0, 0), SOFT_FOCUS_PX * ss)
     if ss > 1:
         rgb = cv2.resize(rgb, (spec.params.size,) * 2, interpolation=cv2.INTER_AREA)
-    idx = np.clip(rgb * 65535.0 + 0.5, 0, 65535).astype(np.uint16)
-    image = _SRGB_LUT[idx]
+    # cv2's arithmetic saturates and rounds into uint16 in one pass (its stubs list no
+    # scalar operand, hence the ignore).
+    codes = cv2.multiply(rgb, (65535.0, 65535.0, 65535.0, 0.0), dtype=cv2.CV_16U)  # type: ignore[call-overload]
+    image: NDArray[np.uint8] = _SRGB_LUT[codes]
     note("composite")
+    if view.sides:
+        labels = np.where(labels >= n_ids, labels - np.int32(n_ids), labels)
     return Layers(
         image=image,
         labels=labels,
         component=comp,
         granule_lab=lab,
-        face=face,
+        face=tile,
         shading=light,
         supersample=ss,
         granule_px=mean_out / ss,
-        top=top_hard,
+        top=top,
     )

@@ -1,0 +1,209 @@
+"""The material of the top face: cut-rubber chips with facets, crevices, contact shadows, grain.
+
+Every granule (one label) is a chip: a small top facet around an apex and four to six
+sloping side facets fanning out from it, each facet flat (cut rubber is cut, not rounded),
+so each is shaded by one normal. Chips stand at different heights; where a chip is lower
+than its neighbours it lies in their crevice (ambient occlusion) and in the shadow they
+cast away from the light. Nothing is drawn as an outline: the dark lines between chips in a
+photograph are crevices, and here too they are only light that does not reach.
+
+All the maps are multipliers on the albedo (1.0 = the light on a level, open top facet),
+computed in the output picture's pixels; the granule diameter sets every length.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+F32 = NDArray[np.float32]
+
+# Soft box above the table, a little to the upper left, in picture axes (x right, y down,
+# z to the viewer): the product photos' light.
+LIGHT = np.array([-0.35, -0.45, 1.0]) / np.linalg.norm([-0.35, -0.45, 1.0])
+AMBIENT = 0.55  # share of the light that is sky (no direction): facets in shade still show
+SHEEN = 0.06  # a low sheen on facets facing the light; EPDM is matte
+SHEEN_POWER = 24.0
+# Facets: a chip is cut by two straight lines into up to three flat facets: its main face
+# and two bevels that fall away from it, each at its own slope and turn, as a knife leaves
+# cut rubber. Offsets are fractions of the chip's radius.
+MAIN_TILT = 0.2  # spread of the main face's tilt (rise over run)
+CUT_OFFSET = ((0.0, 0.7), (0.3, 0.9))  # where the two cuts cross the chip
+CUT_SLOPE = (0.5, 1.8)  # the bevels' slope, relative to the main face
+# Heights, as fractions of the mean diameter.
+BASE_SPREAD = 0.3  # chips sit at different heights in the pressed layer
+ROLL_OFF = 0.12  # a chip's edge falls away over this width ...
+ROLL_DEPTH = 0.2  # ... by this much: the crevice between two chips
+CREVICE_SCALE = 0.35  # the neighbourhood a crevice is judged against (Gaussian sigma)
+CREVICE_DEPTH = 1.6  # occlusion per unit depth below the neighbourhood
+CREVICE_FLOOR = 0.06  # the deepest crevice still gets this much light
+SHADOW_REACH = 0.25  # contact shadows reach this far from the chip that casts them
+SHADOW_OPACITY = 0.45
+GRAIN = 0.14  # fine surface grain (relative light), blurred over GRAIN_BLUR px
+GRAIN_BLUR = 0.5
+GRAIN_FULL_PX = 16.0  # chip diameter (px) from which the grain shows in full
+
+
+def _lit(nx: F32, ny: F32, nz: F32) -> F32:
+    """Soft-box shading of unit normals, relative to a level facet."""
+    lx, ly, lz = (np.float32(v) for v in LIGHT)
+    diffuse = np.maximum(nx * lx + ny * ly + nz * lz, 0.0)
+    half = np.array([LIGHT[0], LIGHT[1], LIGHT[2] + 1.0]) / np.linalg.norm(
+        [LIGHT[0], LIGHT[1], LIGHT[2] + 1.0]
+    )
+    spec = np.maximum(nx * half[0] + ny * half[1] + nz * half[2], 0.0) ** SHEEN_POWER
+    level = AMBIENT + (1.0 - AMBIENT) * float(LIGHT[2])
+    out = (AMBIENT + (1.0 - AMBIENT) * diffuse + SHEEN * spec) / level
+    return out.astype(np.float32)
+
+
+# Columns of the per-chip plane table. Every height is a plane in picture pixels,
+# h = c - gx * x - gy * y, so a pixel needs its chip's row and its own (x, y), nothing else.
+_MAIN = 0  # the main face: c, gx, gy
+_CUT1 = 3  # each cut: where past > 0 its bevel starts; past = ux x + uy y - c
+_CUT2 = 6
+_SLOPE1, _SLOPE2 = 9, 10  # each bevel's fall per pixel past its cut
+_COLUMNS = 11
+
+
+def _chip_planes(
+    centres: NDArray[np.float64], d: float, rng: np.random.Generator
+) -> tuple[F32, F32]:
+    """(plane table (n, _COLUMNS), light per facet (n, 4)) for chips around `centres`.
+
+    The light table's columns are the facets a pixel can be on: main face, past cut 1,
+    past cut 2, past both (the second cut wins, so a corner gets one facet, not a crease).
+    """
+    n = len(centres)
+    radius = d / 2.0
+    cx, cy = centres[:, 0], centres[:, 1]
+    table = np.empty((n, _COLUMNS), np.float64)
+    tilt = rng.normal(0.0, MAIN_TILT, (n, 2))
+    base = rng.uniform(0.0, BASE_SPREAD * d, n)
+    table[:, 0] = base + tilt[:, 0] * cx + tilt[:, 1] * cy
+    table[:, 1] = tilt[:, 0]
+    table[:, 2] = tilt[:, 1]
+    lights = [_normal_light(tilt[:, 0], tilt[:, 1])]
+    a1 = rng.uniform(0.0, 2.0 * math.pi, n)
+    a2 = a1 + rng.uniform(0.5 * math.pi, 1.5 * math.pi, n)
+    for i, (angle, (lo, hi)) in enumerate(zip((a1, a2), CUT_OFFSET, strict=True)):
+        ux, uy = np.cos(angle), np.sin(angle)
+        offset = rng.uniform(lo, hi, n) * radius
+        slope = rng.uniform(*CUT_SLOPE, n)
+        col = 3 + 3 * i
+        table[:, col] = offset + ux * cx + uy * cy
+        table[:, col + 1] = ux
+        table[:, col + 2] = uy
+        table[:, 9 + i] = slope
+        # Past its line the bevel falls by `slope` along the cut's normal, on top of the
+        # main face's own tilt.
+        lights.append(_normal_light(tilt[:, 0] + slope * ux, tilt[:, 1] + slope * uy))
+    light = np.stack([lights[0], lights[1], lights[2], lights[2]], axis=1)
+    return table.astype(np.float32), light.astype(np.float32)
+
+
+def _normal_light(gx: NDArray[np.float64], gy: NDArray[np.float64]) -> F32:
+    """Light on a facet whose height falls by (gx, gy) per pixel along x and y."""
+    norm = np.sqrt(1.0 + gx * gx + gy * gy)
+    return _lit(
+        (gx / norm).astype(np.float32),
+        (gy / norm).astype(np.float32),
+        (1.0 / norm).astype(np.float32),
+    )
+
+
+def _shift(img: F32, dx: float, dy: float) -> F32:
+    m = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]], np.float32)
+    size = (img.shape[1], img.shape[0])
+    out = cv2.warpAffine(img, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.astype(np.float32, copy=False)  # states the type; copies nothing
+
+
+def _soft(height: F32, sigma: float) -> F32:
+    """A wide Gaussian at a quarter of the pixels: the neighbourhood of a crevice has no
+    detail to lose, and a full-size blur of a large sigma costs more than the chips."""
+    h, w = height.shape
+    if sigma < 2.0:
+        out = cv2.GaussianBlur(height, (0, 0), sigma)
+    else:
+        small = cv2.resize(height, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        small = cv2.GaussianBlur(small, (0, 0), sigma / 2.0)
+        out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return out.astype(np.float32, copy=False)
+
+
+def chip_light(
+    labels: NDArray[np.int32],
+    *,
+    centres: NDArray[np.float64],
+    edge_distance: F32,
+    mean_diameter: float,
+    rng: np.random.Generator,
+) -> F32:
+    """Light multiplier for every pixel of a label map (0 = no chip).
+
+    `centres` holds each label's chip centre in picture pixels (row = label), and
+    `edge_distance` each pixel's distance to the nearest chip border, in pixels.
+    """
+    h, w = labels.shape
+    d = float(mean_diameter)
+    table, facet_light = _chip_planes(centres, d, rng)
+    columns = np.ascontiguousarray(table.T)
+    index = labels.astype(np.intp)  # np.take converts any other index type on every call
+    xs = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (h, w))
+    ys = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
+
+    def column(i: int) -> F32:
+        # mode="clip" skips the bounds check, which costs as much as the gather.
+        return np.take(columns[i], index, mode="clip")
+
+    def plane(first: int) -> F32:
+        out = column(first + 1) * xs
+        out += column(first + 2) * ys
+        out -= column(first)
+        return out
+
+    past1 = plane(_CUT1)
+    past2 = plane(_CUT2)
+    which = index * 4 + (past1 > 0) + 2 * (past2 > 0).view(np.uint8)
+    light = np.take(facet_light, which, mode="clip")
+    # Height: the main face's plane, less each bevel's fall past its cut, less the roll
+    # of the chip's edge into the crevice.
+    height = plane(_MAIN)
+    np.maximum(past1, 0.0, out=past1)
+    np.maximum(past2, 0.0, out=past2)
+    height += past1 * column(_SLOPE1)
+    height += past2 * column(_SLOPE2)
+    np.negative(height, out=height)
+    fall = np.float32(1.0) - np.minimum(
+        edge_distance * np.float32(1.0 / max(ROLL_OFF * d, 0.5)), 1.0
+    )
+    height -= np.float32(ROLL_DEPTH * d) * fall * fall
+    around = _soft(height, max(0.6, CREVICE_SCALE * d))
+    occlusion = np.float32(1.0) - (around - height) * np.float32(CREVICE_DEPTH / d)
+    np.clip(occlusion, CREVICE_FLOOR, 1.0, out=occlusion)
+    # Contact shadow: a point is shadowed when the surface towards the light, a little way
+    # off, stands higher than the light's ray over it (light elevation from LIGHT).
+    reach = SHADOW_REACH * d
+    toward = LIGHT[:2] / np.linalg.norm(LIGHT[:2])
+    rise = reach * LIGHT[2] / np.linalg.norm(LIGHT[:2])
+    ahead = _shift(height, -toward[0] * reach, -toward[1] * reach)
+    blocked = (ahead - height - np.float32(rise)) * np.float32(1.0 / (0.2 * d))
+    np.clip(blocked, 0.0, 1.0, out=blocked)
+    light *= occlusion
+    light *= np.float32(1.0) - blocked * np.float32(SHADOW_OPACITY)
+    # Grain: uniform noise at half resolution, blurred (it is near Gaussian by then).
+    coarse = rng.random((max(1, h // 2), max(1, w // 2)), dtype=np.float32)
+    fine = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
+    noise = cv2.GaussianBlur(fine, (0, 0), GRAIN_BLUR).astype(np.float32, copy=False)
+    noise -= np.float32(0.5)
+    # The grain is the rubber's own, finer than a millimetre: where a chip spans fewer
+    # pixels, each pixel averages more of it and less is left to see.
+    grain = GRAIN * min(1.0, d / GRAIN_FULL_PX)
+    noise *= np.float32(grain / max(float(noise[::4, ::4].std()), 1e-6))
+    noise += np.float32(1.0)
+    light *= noise
+    return light
