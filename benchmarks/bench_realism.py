@@ -6,7 +6,8 @@ For each mix photo it renders the same recipe at the photo's scale (a 200 mm squ
 medium granules spanning as many pixels as the photo's tile) and compares the middle of
 the tile face, render against photo:
 - C2ST: a classifier two-sample test on patches (see realism.py), with hand-made colour,
-  gradient and texture features and with random convolutional features; leave-images-out;
+  gradient and texture features, with random convolutional features, and with a small
+  trained CNN where torch is installed (cnn_c2st.py); leave-images-out;
   0.5 means indistinguishable. Beside it, the same test between two halves of the photo
   set (real against real), which is what indistinguishable looks like here;
 - the distance between the Lab pixel distributions (1-D Wasserstein, mean of L*, a*, b*);
@@ -31,7 +32,8 @@ from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from machine import cpu_model  # noqa: E402  (beside this script)
+from cnn_c2st import cnn_c2st, torch_missing  # noqa: E402  (beside this script)
+from machine import cpu_model  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 from realism import (  # noqa: E402  (beside this script)
     c2st,
@@ -173,11 +175,14 @@ def _two_sample(sides: list[tuple[NDArray[np.uint8], int, int]]) -> dict[str, fl
     handmade = [handmade_features(p) for p in cut]
     conv = [random_filter_features(p) for p in cut]
     both = [np.hstack([h, c]) for h, c in zip(handmade, conv, strict=True)]
-    return {
+    result = {
         "handmade": c2st(handmade, labels, groups).accuracy,
         "random_conv": c2st(conv, labels, groups).accuracy,
         "both": c2st(both, labels, groups).accuracy,
     }
+    if torch_missing() is None:
+        result["cnn"] = cnn_c2st(cut, labels, groups)
+    return result
 
 
 def _size_stats(diameters: NDArray[np.float64]) -> dict[str, float]:
@@ -291,6 +296,10 @@ def main() -> None:
     print(f"{'C2ST accuracy (0.5 = indistinguishable)':<44}{'render/photo':>14}{'photo/photo':>13}")
     for key in ("handmade", "random_conv", "both"):
         print(f"{'  features: ' + key:<44}{rvp[key]:>14.3f}{pvp[key]:>13.3f}")
+    if "cnn" in rvp:
+        print(f"{'  a small trained CNN':<44}{rvp['cnn']:>14.3f}{pvp['cnn']:>13.3f}")
+    else:
+        print(f"  a small trained CNN: skipped, {torch_missing()}")
     print(
         f"{'Lab distribution distance, median':<44}"
         f"{result['lab_distance_render_photo_median']:>14.2f}"

@@ -24,7 +24,7 @@ F32 = NDArray[np.float32]
 # Soft box above the table, a little to the upper left, in picture axes (x right, y down,
 # z to the viewer): the product photos' light.
 LIGHT = np.array([-0.35, -0.45, 1.0]) / np.linalg.norm([-0.35, -0.45, 1.0])
-AMBIENT = 0.55  # share of the light that is sky (no direction): facets in shade still show
+AMBIENT = 0.6  # share of the light that is sky (no direction): facets in shade still show
 SHEEN = 0.06  # a low sheen on facets facing the light; EPDM is matte
 SHEEN_POWER = 24.0
 # Facets: a chip is cut by two straight lines into up to three flat facets: its main face
@@ -40,10 +40,13 @@ ROLL_DEPTH = 0.2  # ... by this much: the crevice between two chips
 CREVICE_SCALE = 0.35  # the neighbourhood a crevice is judged against (Gaussian sigma)
 CREVICE_DEPTH = 1.6  # occlusion per unit depth below the neighbourhood
 CREVICE_FLOOR = 0.06  # the deepest crevice still gets this much light
+TABLE_DEPTH = 1.0  # how far below the chips the table lies, in diameters
 SHADOW_REACH = 0.25  # contact shadows reach this far from the chip that casts them
 SHADOW_OPACITY = 0.45
 GRAIN = 0.14  # fine surface grain (relative light), blurred over GRAIN_BLUR px
 GRAIN_BLUR = 0.5
+MOTTLE = 0.15  # a coarser octave of grain (relative light) ...
+MOTTLE_SCALE = 0.25  # ... varying over this fraction of a chip
 GRAIN_FULL_PX = 16.0  # chip diameter (px) from which the grain shows in full
 
 
@@ -102,6 +105,11 @@ def _chip_planes(
         # main face's own tilt.
         lights.append(_normal_light(tilt[:, 0] + slope * ux, tilt[:, 1] + slope * uy))
     light = np.stack([lights[0], lights[1], lights[2], lights[2]], axis=1)
+    # Label 0 is off the tile: the table a tile's thickness below, level and never past a
+    # cut, so chips on the tile's edge stand above it instead of in a crevice.
+    table[0] = 0.0
+    table[0, _MAIN] = -TABLE_DEPTH * d
+    table[0, _CUT1] = table[0, _CUT2] = 1e9
     return table.astype(np.float32), light.astype(np.float32)
 
 
@@ -120,6 +128,20 @@ def _shift(img: F32, dx: float, dy: float) -> F32:
     size = (img.shape[1], img.shape[0])
     out = cv2.warpAffine(img, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return out.astype(np.float32, copy=False)  # states the type; copies nothing
+
+
+def _octave(rng: np.random.Generator, h: int, w: int, cell: int, amplitude: float) -> F32:
+    """Zero-mean noise of `amplitude` (standard deviation) varying over about `cell` px.
+
+    Uniform noise on a coarse grid, smoothly upsampled and blurred: near Gaussian by then,
+    and far cheaper than a Gaussian field at full size.
+    """
+    coarse = rng.random((max(1, h // cell), max(1, w // cell)), dtype=np.float32)
+    fine = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
+    noise = cv2.GaussianBlur(fine, (0, 0), GRAIN_BLUR * cell / 2.0).astype(np.float32)
+    noise -= np.float32(noise[::4, ::4].mean())
+    noise *= np.float32(amplitude / max(float(noise[::4, ::4].std()), 1e-6))
+    return noise
 
 
 def _soft(height: F32, sigma: float) -> F32:
@@ -195,15 +217,14 @@ def chip_light(
     np.clip(blocked, 0.0, 1.0, out=blocked)
     light *= occlusion
     light *= np.float32(1.0) - blocked * np.float32(SHADOW_OPACITY)
-    # Grain: uniform noise at half resolution, blurred (it is near Gaussian by then).
-    coarse = rng.random((max(1, h // 2), max(1, w // 2)), dtype=np.float32)
-    fine = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
-    noise = cv2.GaussianBlur(fine, (0, 0), GRAIN_BLUR).astype(np.float32, copy=False)
-    noise -= np.float32(0.5)
     # The grain is the rubber's own, finer than a millimetre: where a chip spans fewer
     # pixels, each pixel averages more of it and less is left to see.
-    grain = GRAIN * min(1.0, d / GRAIN_FULL_PX)
-    noise *= np.float32(grain / max(float(noise[::4, ::4].std()), 1e-6))
+    scale = min(1.0, d / GRAIN_FULL_PX)
+    noise = _octave(rng, h, w, 2, GRAIN * scale)
+    if MOTTLE > 0.0:
+        # Cut rubber is not smooth at the scale of a tenth of a chip either: torn
+        # micro-facets, a coarser octave of the same grain.
+        noise += _octave(rng, h, w, max(2, round(MOTTLE_SCALE * d)), MOTTLE * scale)
     noise += np.float32(1.0)
     light *= noise
     return light
