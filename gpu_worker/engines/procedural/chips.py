@@ -24,13 +24,13 @@ F32 = NDArray[np.float32]
 # Soft box above the table, a little to the upper left, in picture axes (x right, y down,
 # z to the viewer): the product photos' light.
 LIGHT = np.array([-0.35, -0.45, 1.0]) / np.linalg.norm([-0.35, -0.45, 1.0])
-AMBIENT = 0.6  # share of the light that is sky (no direction): facets in shade still show
+AMBIENT = 0.55  # share of the light that is sky (no direction): facets in shade still show
 SHEEN = 0.06  # a low sheen on facets facing the light; EPDM is matte
 SHEEN_POWER = 24.0
 # Facets: a chip is cut by two straight lines into up to three flat facets: its main face
 # and two bevels that fall away from it, each at its own slope and turn, as a knife leaves
 # cut rubber. Offsets are fractions of the chip's radius.
-MAIN_TILT = 0.2  # spread of the main face's tilt (rise over run)
+MAIN_TILT = 0.45  # spread of the main face's tilt (rise over run)
 CUT_OFFSET = ((0.0, 0.7), (0.3, 0.9))  # where the two cuts cross the chip
 CUT_SLOPE = (0.5, 1.8)  # the bevels' slope, relative to the main face
 # Heights, as fractions of the mean diameter.
@@ -38,7 +38,7 @@ BASE_SPREAD = 0.3  # chips sit at different heights in the pressed layer
 ROLL_OFF = 0.12  # a chip's edge falls away over this width ...
 ROLL_DEPTH = 0.2  # ... by this much: the crevice between two chips
 CREVICE_SCALE = 0.35  # the neighbourhood a crevice is judged against (Gaussian sigma)
-CREVICE_DEPTH = 1.6  # occlusion per unit depth below the neighbourhood
+CREVICE_DEPTH = 1.3  # occlusion per unit depth below the neighbourhood
 CREVICE_FLOOR = 0.06  # the deepest crevice still gets this much light
 TABLE_DEPTH = 1.0  # how far below the chips the table lies, in diameters
 SHADOW_REACH = 0.25  # contact shadows reach this far from the chip that casts them
@@ -224,7 +224,14 @@ def chip_light(
     if MOTTLE > 0.0:
         # Cut rubber is not smooth at the scale of a tenth of a chip either: torn
         # micro-facets, a coarser octave of the same grain.
-        noise += _octave(rng, h, w, max(2, round(MOTTLE_SCALE * d)), MOTTLE * scale)
+        mottle = _octave(rng, h, w, max(2, round(MOTTLE_SCALE * d)), MOTTLE * scale)
+        # Zero-mean within each chip: a chip's own brightness stays as its facets make it,
+        # so no chip of one colour passes for a lighter or darker look-alike.
+        flat = index.ravel()
+        count = np.maximum(np.bincount(flat, minlength=len(centres)), 1)
+        mean = np.bincount(flat, weights=mottle.ravel(), minlength=len(centres)) / count
+        mottle -= np.take(mean.astype(np.float32), index, mode="clip")
+        noise += mottle
     noise += np.float32(1.0)
     light *= noise
     return light

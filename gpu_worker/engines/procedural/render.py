@@ -28,7 +28,7 @@ from .shading import granule_boundaries, soft_shadow
 # one zoom factor applies to every grade, so medium and coarse stay 1.7x and 2.3x as big
 # as fine, as they are on the real tiles.
 FINE_MIN_PX = 8.5
-MIN_GRANULES = 700
+MIN_GRANULES = 400
 # Grades are sieve sizes: a chip passes the sieve on its middle dimension, and pressed into a
 # tile it shows its largest face, about this much longer than the grade's size.
 CHIP_SCALE = 1.2
