@@ -213,16 +213,22 @@ def granules_find(
     return core_stats(image, ids.astype(np.int32, copy=False), n)
 
 
+def chip_interiors(chips: NDArray[np.int32], reach: int = 1) -> NDArray[np.bool_]:
+    """Pixels with only their own chip within `reach` px (a square): clear of the blur
+    across chip outlines, where a picture shows a chip's own colour."""
+    labels = chips.astype(np.float32)  # exact below 2**24; morphology has no int32 path
+    ring = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    inside: NDArray[np.bool_] = cv2.dilate(labels, ring) == cv2.erode(labels, ring)
+    return inside
+
+
 def granules_given(image: NDArray[np.uint8], chips: NDArray[np.int32]) -> Granules:
     """Cores of granules whose outlines are known (an engine passes the chips it drew).
 
     Each chip's core is the chip less its outermost pixel ring, which the picture's blur
     mixes with the neighbours; the core keeps the chip's id, so a chip and its core are one.
     """
-    labels = chips.astype(np.float32)  # exact below 2**24; morphology has no int32 path
-    ring = np.ones((3, 3), np.uint8)
-    inner = cv2.dilate(labels, ring) == cv2.erode(labels, ring)
-    ids = np.where(inner, chips, 0).astype(np.int32)
+    ids = np.where(chip_interiors(chips), chips, 0).astype(np.int32)
     return core_stats(image, ids, int(chips.max()) + 1)
 
 

@@ -100,28 +100,22 @@ def test_round_trip_clean(recipe, kw):
 CODES = [c.code for c in PALETTE]
 
 
-# Random palette colours, look-alikes included.
-SPECS = st.builds(
-    spec_from,
-    recipes(),
-    st.integers(0, 2**31 - 1),
-    st.sampled_from(["square", "brick", "puzzle"]),
-    st.sampled_from(["top", "perspective"]),
-    st.integers(0, 359),
-    st.sampled_from(["fine", "medium", "coarse"]),
-    st.sampled_from([256, 384, 512]),
-)
-DISTINCT_SPECS = st.builds(
-    spec_from,
-    recipes(),
-    st.integers(0, 2**31 - 1),
-    st.sampled_from(["square", "brick", "puzzle"]),
-    st.sampled_from(["top", "perspective"]),
-    st.integers(0, 359),
-    st.sampled_from(["fine", "medium", "coarse"]),
-    st.sampled_from([256, 384, 512]),
-    st.just(DISTINCT),
-)
+def _specs(colours: tuple[str, ...] | None = None) -> st.SearchStrategy:
+    return st.builds(
+        spec_from,
+        recipes(),
+        st.integers(0, 2**31 - 1),
+        st.sampled_from(["square", "brick", "puzzle"]),
+        st.sampled_from(["top", "perspective"]),
+        st.integers(0, 359),
+        st.sampled_from(["fine", "medium", "coarse"]),
+        st.sampled_from([256, 384, 512]),
+        st.just(colours),
+    )
+
+
+SPECS = _specs()  # random palette colours, look-alikes included
+DISTINCT_SPECS = _specs(DISTINCT)
 
 
 # The analyzer alone on a picture file (what `analyze_colors` does): it has to find the

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from catalog.geometry import GRANULE_DIAMETER_MM
 from gpu_worker.colour.convert import linear_to_srgb
+from gpu_worker.colour.segmentation import chip_interiors
 from gpu_worker.contract import RenderSpec
 
 from .camera import ViewGeometry, perspective_view, top_view
@@ -117,14 +118,6 @@ def _fill(poly: NDArray[np.float64], size: int, *, antialias: bool) -> NDArray[n
     line = cv2.LINE_AA if antialias else cv2.LINE_8
     cv2.fillPoly(mask, [pts], 255, lineType=line, shift=shift)
     return mask
-
-
-def _chip_cores(labels: NDArray[np.int32], ss: int) -> NDArray[np.bool_]:
-    """Pixels whose neighbourhood (one output pixel around) is all one chip: the pixels a
-    measurement takes a granule's colour from, clear of the blur across its outline."""
-    ids = labels.astype(np.float32)  # exact below 2**24; morphology has no int32 path
-    ring = np.ones((2 * ss + 1, 2 * ss + 1), np.uint8)
-    return cv2.dilate(ids, ring) == cv2.erode(ids, ring)
 
 
 def _colour_levels(
@@ -260,7 +253,9 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     seen = cv2.GaussianBlur(light, (0, 0), SOFT_FOCUS_PX * ss + 0.5 * (ss - 1)).astype(
         np.float32, copy=False
     )
-    linear /= _colour_levels(seen, top & _chip_cores(labels, ss), labels, comp, lab)[comp, None]
+    linear /= _colour_levels(seen, top & chip_interiors(labels, reach=ss), labels, comp, lab)[
+        comp, None
+    ]
     note("albedo")
 
     # Side walls are cut through the same crumb, in the shade of the tile's own top.
