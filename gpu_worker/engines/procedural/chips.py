@@ -1,13 +1,13 @@
 """The material of the top face: cut-rubber chips with facets, crevices, contact shadows, grain.
 
-Every granule (one label) is a chip: a small top facet around an apex and four to six
-sloping side facets fanning out from it, each facet flat (cut rubber is cut, not rounded),
-so each is shaded by one normal. Chips stand at different heights; where a chip is lower
-than its neighbours it lies in their crevice (ambient occlusion) and in the shadow they
-cast away from the light. Nothing is drawn as an outline: the dark lines between chips in a
+Every granule (one label) is a chip cut by two straight lines into a main face and two
+bevels that fall away from it, each facet flat (cut rubber is cut, not rounded), so each
+is shaded by one normal. Chips stand at different heights; where a chip is lower than its
+neighbours it lies in their crevice (ambient occlusion) and in the shadow they cast away
+from the light. Nothing is drawn as an outline: the dark lines between chips in a
 photograph are crevices, and here too they are only light that does not reach.
 
-All the maps are multipliers on the albedo (1.0 = the light on a level, open top facet),
+The result is a multiplier on the albedo (1.0 = the light on a level, open face),
 computed in the output picture's pixels; the granule diameter sets every length.
 """
 
@@ -222,8 +222,8 @@ def chip_light(
     scale = min(1.0, d / GRAIN_FULL_PX)
     noise = _octave(rng, h, w, 2, GRAIN * scale)
     if MOTTLE > 0.0:
-        # Cut rubber is not smooth at the scale of a tenth of a chip either: torn
-        # micro-facets, a coarser octave of the same grain.
+        # Cut rubber is not smooth at a quarter of a chip either: torn micro-facets, a
+        # coarser octave of the same grain.
         mottle = _octave(rng, h, w, max(2, round(MOTTLE_SCALE * d)), MOTTLE * scale)
         # Zero-mean within each chip: a chip's own brightness stays as its facets make it,
         # so no chip of one colour passes for a lighter or darker look-alike.

@@ -57,11 +57,11 @@ class Layers:
     labels: NDArray[np.int32]  # granule id per pixel (working resolution), 0 off the tile
     component: NDArray[np.int64]  # recipe component index per granule id
     granule_lab: NDArray[np.float64]  # albedo Lab per granule id
-    face: NDArray[np.bool_]  # visible granule faces (tile, not gap)
+    face: NDArray[np.bool_]  # the tile: top face and side walls, every pixel on a chip
     shading: NDArray[np.float32]  # light multiplier on the albedo
     supersample: int
     granule_px: float  # mean granule diameter in output pixels
-    top: NDArray[np.bool_]  # top face of the tile (working resolution); a debug/test output
+    top: NDArray[np.bool_]  # top face of the tile (working resolution), whole chips
 
 
 def _granule_range_px(spec: RenderSpec, view: ViewGeometry, ss: int) -> tuple[float, float]:
