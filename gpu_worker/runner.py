@@ -60,25 +60,26 @@ def library_versions() -> dict[str, str]:
 
 
 class _Encoder:
-    """PNG and thumbnail encoding on a side thread, overlapping the engine's measurement.
+    """PNG encoding on a side thread, overlapping the engine's measurement.
 
-    zlib and Pillow's encoders release the GIL, so on a machine with a spare core the
-    encode costs the job almost nothing. An engine that never calls `start` is encoded
-    afterwards, the same way.
+    zlib releases the GIL, so on a machine with a spare core the PNG costs the job almost
+    nothing. The thumbnail waits for the result: an engine may hand back one it drew at
+    thumbnail size, and shrinking the picture for nothing would take the spare core from
+    the measurement. An engine that never calls `start` is encoded afterwards, the same way.
     """
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
         self._image: NDArray[np.uint8] | None = None
-        self._out: tuple[bytes, bytes] | None = None
+        self._png: bytes | None = None
         self._error: BaseException | None = None
 
     def _encode(self) -> None:
-        from gpu_worker.imageio import png_encode, thumbnail_webp
+        from gpu_worker.imageio import png_encode
 
         try:
             assert self._image is not None
-            self._out = (png_encode(self._image), thumbnail_webp(self._image))
+            self._png = png_encode(self._image)
         except BaseException as exc:  # re-raised in the caller's thread
             self._error = exc
 
@@ -88,17 +89,21 @@ class _Encoder:
             self._thread = threading.Thread(target=self._encode, name="encode", daemon=True)
             self._thread.start()
 
-    def result(self, image: NDArray[np.uint8]) -> tuple[bytes, bytes]:
-        """The encoded bytes of `image` (the engine's final picture)."""
+    def result(
+        self, image: NDArray[np.uint8], thumbnail: NDArray[np.uint8] | None = None
+    ) -> tuple[bytes, bytes]:
+        """(PNG of `image`, the engine's final picture; WebP of `thumbnail`, else of it)."""
+        from gpu_worker.imageio import thumbnail_webp
+
         if self._thread is not None:
             self._thread.join()
         if self._image is not image:  # never handed over, or replaced after hand-over
-            self._image, self._out, self._error = image, None, None
+            self._image, self._png, self._error = image, None, None
             self._encode()
         if self._error is not None:
             raise self._error
-        assert self._out is not None
-        return self._out
+        assert self._png is not None
+        return self._png, thumbnail_webp(image if thumbnail is None else thumbnail)
 
 
 def render_run(
@@ -129,11 +134,7 @@ def render_run(
             spec, progress=progress, should_stop=should_stop, on_image=encoder.start
         )
         rendered = time.perf_counter()
-        png, thumbnail = encoder.result(result.image)
-        if result.thumbnail is not None:
-            from gpu_worker.imageio import thumbnail_webp
-
-            thumbnail = thumbnail_webp(result.thumbnail)
+        png, thumbnail = encoder.result(result.image, result.thumbnail)
         encoded = time.perf_counter()
     finally:
         summary = monitor.stop()

@@ -118,6 +118,11 @@ def fidelity_measure(
         codes = [c.code for c in palette]
     cand = np.array([by_code[c].lab for c in codes], dtype=np.float64).reshape(-1, 3)
 
+    if chips is not None:
+        chips = np.asarray(chips, dtype=np.int32)
+        if chips.shape != image.shape[:2]:
+            raise ValueError(f"chips is {chips.shape}, the image {image.shape[:2]}")
+        top_face = chips > 0
     # OpenCV keeps uint8 and gives a LUT's own type; astype only states it, copying nothing.
     luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.uint8, copy=False)
     ln = cv2.LUT(luma, LOG_LUMA).astype(np.float32, copy=False)
@@ -133,11 +138,6 @@ def fidelity_measure(
     # Shares count the whole top face, rim granules included: on a 256 px picture the
     # tile holds ~700 granules, and leaving out an eroded rim (~20 % of them, a random
     # draw) would alone move a share by ~1 pp.
-    if chips is not None:
-        chips = np.asarray(chips, dtype=np.int32)
-        if chips.shape != luma.shape:
-            raise ValueError(f"chips is {chips.shape}, the image {luma.shape}")
-        top_face = chips > 0
     if top_face is None:
         interior = silhouette(luma, ln, tile)
     else:

@@ -253,9 +253,8 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     seen = cv2.GaussianBlur(light, (0, 0), SOFT_FOCUS_PX * ss + 0.5 * (ss - 1)).astype(
         np.float32, copy=False
     )
-    linear /= _colour_levels(seen, top & chip_interiors(labels, reach=ss), labels, comp, lab)[
-        comp, None
-    ]
+    faces = top & chip_interiors(labels, reach=ss)
+    linear /= _colour_levels(seen, faces, labels, comp, lab)[comp, None]
     note("albedo")
 
     # Side walls are cut through the same crumb, in the shade of the tile's own top.
