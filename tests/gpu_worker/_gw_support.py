@@ -112,3 +112,21 @@ def spec_from(percents, seed, shape, view, angle, granule, size=256, colours=Non
         width_mm=200 if shape == "brick" else 500,
         height_mm=100 if shape == "brick" else 500,
     )
+
+
+def random_specs(
+    colours: tuple[str, ...] | None = None, sizes: tuple[int, ...] = (256, 384, 512)
+) -> st.SearchStrategy[RenderSpec]:
+    """Specs of random recipes (over `colours`, default the whole palette), shapes, views,
+    angles, grades and sizes."""
+    return st.builds(
+        spec_from,
+        recipes(),
+        st.integers(0, 2**31 - 1),
+        st.sampled_from(["square", "brick", "puzzle"]),
+        st.sampled_from(["top", "perspective"]),
+        st.integers(0, 359),
+        st.sampled_from(["fine", "medium", "coarse"]),
+        st.sampled_from(sizes),
+        st.just(colours),
+    )

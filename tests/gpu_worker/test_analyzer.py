@@ -5,9 +5,8 @@ import itertools
 import cv2
 import numpy as np
 import pytest
-from _gw_support import DISTINCT, PALETTE, make_spec, recipes, spec_from
+from _gw_support import DISTINCT, PALETTE, make_spec, random_specs, spec_from
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from gpu_worker.colour.measure import Fidelity, fidelity_measure
 from gpu_worker.engines.procedural.render import render_layers
@@ -100,22 +99,8 @@ def test_round_trip_clean(recipe, kw):
 CODES = [c.code for c in PALETTE]
 
 
-def _specs(colours: tuple[str, ...] | None = None) -> st.SearchStrategy:
-    return st.builds(
-        spec_from,
-        recipes(),
-        st.integers(0, 2**31 - 1),
-        st.sampled_from(["square", "brick", "puzzle"]),
-        st.sampled_from(["top", "perspective"]),
-        st.integers(0, 359),
-        st.sampled_from(["fine", "medium", "coarse"]),
-        st.sampled_from([256, 384, 512]),
-        st.just(colours),
-    )
-
-
-SPECS = _specs()  # random palette colours, look-alikes included
-DISTINCT_SPECS = _specs(DISTINCT)
+SPECS = random_specs()  # random palette colours, look-alikes included
+DISTINCT_SPECS = random_specs(DISTINCT)
 
 
 # The analyzer alone on a picture file (what `analyze_colors` does): it has to find the

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
-from _gw_support import PALETTE, make_spec, recipes, spec_from
+from _gw_support import PALETTE, make_spec, random_specs
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from catalog.geometry import TileGeometry
 from gpu_worker.colour.measure import fidelity_measure
@@ -23,16 +22,8 @@ def albedo_shares(layers, k, mask=None):
 
 
 @settings(max_examples=25, deadline=None)
-@given(
-    recipes(),
-    st.integers(0, 2**31 - 1),
-    st.sampled_from(["square", "brick", "puzzle"]),
-    st.sampled_from(["top", "perspective"]),
-    st.integers(0, 359),
-    st.sampled_from(["fine", "medium", "coarse"]),
-)
-def test_albedo_shares_exact(percents, seed, shape, view, angle, granule):
-    spec = spec_from(percents, seed, shape, view, angle, granule)
+@given(random_specs(sizes=(256,)))
+def test_albedo_shares_exact(spec):
     percents = [c.percent for c in spec.recipe.components]  # in the recipe's (code) order
     layers = render_layers(spec)
     got = albedo_shares(layers, len(percents))
