@@ -1,16 +1,9 @@
-"""Deciding each granule core's colour, and whether it is top face or side wall.
+"""Deciding each granule core's colour (stage 3 of `measure`).
 
-Stages 3 and 5 of `measure`, on the cores that `segmentation` found:
-
-3. Each core is classified by the mean linear RGB of its lit part (its pixels at or over
-   its mean luminance: the flat top and the slopes facing the light). The comparison is
-   shading tolerant (chroma normalised by the lightness ratio, lightness weighted low) and
-   done after one exposure factor for the picture; cores whose light is far from a lit face
-   are dropped.
-5. Top face only: side walls of a perspective view are in shade. Each core's light is
-   judged against the candidate its chroma alone matches (a dim SALMON wall must not pass
-   for a lit BROWN granule), smoothed over a few granules; big dim bands on the outline
-   are walls, and `measure` leaves their cores' share of the silhouette out.
+Each core is classified by the mean linear RGB of its lit part (its pixels at or over its
+mean luminance: the flat top and the slopes facing the light). The comparison is shading
+tolerant (chroma normalised by the lightness ratio, lightness weighted low) and done after
+one exposure factor for the picture; cores whose light is far from a lit face are dropped.
 
 Without a recipe, look-alike palette pairs are merged here too (`merge_lookalikes`).
 """
@@ -19,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -35,11 +27,7 @@ LIT_RANGE = (0.4, 2.2)
 # (segmentation.WEIGHT_DARKER/BRIGHTER); a whole granule's lit face is not in shade, and a
 # lopsided weight would only tilt look-alike pairs (GRAY/LTGRAY) towards the lighter one.
 WEIGHT_WHOLE = 0.45
-WALL_L_WEIGHT = 0.1  # lightness weight when matching cores to find walls
 MAX_DISTANCE = 40.0  # no candidate this close: not a palette colour (dirt, glare)
-# Side walls: a band whose smoothed implied light is under this fraction of the top face's.
-SIDE_LIGHT = 0.6
-SIDE_MIN_AREA = 0.01  # of the tile silhouette
 # Look-alike palette pairs (ΔE2000 below this) cannot be told apart without a recipe.
 LOOKALIKE_DE = 8.5
 
@@ -47,27 +35,6 @@ LOOKALIKE_DE = 8.5
 def _lab_y(lightness: NDArray[np.float64]) -> NDArray[np.float64]:
     f = (lightness + 16.0) / 116.0
     return np.where(lightness > 8.0, f**3, lightness / 903.3)
-
-
-def shade_light(g: Granules, cand: NDArray[np.float64], usable: NDArray[np.bool_]):
-    """Per core: light relative to the tile's typical face, judged by chromaticity alone.
-
-    A granule in a wall's shade can look just like a darker recipe colour (dim SALMON reads
-    as BROWN, dim WHITE as GRAY), so for finding walls each core is compared with the
-    candidate its light-normalised chroma matches, its lightness all but ignored.
-    """
-    light = np.ones(g.n)
-    idx = np.flatnonzero(usable)
-    if not len(idx) or not len(cand):
-        return light
-    b = np.argmin(distance(g.lab[idx], cand, (WALL_L_WEIGHT, WALL_L_WEIGHT)), axis=1)
-    s = g.y[idx] / np.maximum(_lab_y(cand[b, 0]), 1e-6)
-    w = g.area[idx]
-    order = np.argsort(s)
-    cum = np.cumsum(w[order])
-    typical = float(s[order][np.searchsorted(cum, 0.5 * cum[-1])])
-    light[idx] = s / max(typical, 1e-6)
-    return light
 
 
 def _weighted_median(values: NDArray[np.float64], weights: NDArray[np.float64]) -> float:
@@ -130,62 +97,6 @@ def classify(
     rel = light[idx] / own[b]
     ok[idx] = good & (rel >= LIT_RANGE[0]) & (rel <= LIT_RANGE[1])
     return best, light, ok
-
-
-def walls_find(
-    g: Granules, light: NDArray[np.float64], usable: NDArray[np.bool_], interior: NDArray[np.bool_]
-) -> NDArray[np.bool_]:
-    """Per core: part of a side wall (a dim band along the outline), not the top face.
-
-    A wall is in shade: every granule on it, whatever its colour, is lit far less than the
-    top face. The granules' implied light (relative to their class) is smoothed over a few
-    granules; dim bands that reach the outline and are big are the wall zone. A core mostly
-    in the zone is wall; one near its edge is wall if its own light is dim.
-    """
-    walls = np.zeros(g.n, bool)
-    if not usable.any():
-        return walls
-    size = float(np.sqrt(np.median(g.area[usable])))
-    win = int(max(5, 4.0 * size)) | 1
-    logl = np.where(usable, np.log(np.maximum(light, 1e-3)), 0.0).astype(np.float32)
-    logl[0] = 0.0
-    weight = (usable * g.area > 0).astype(np.float32)
-    weight[0] = 0.0
-    num = cv2.blur(logl[g.ids], (win, win))
-    den = cv2.blur(weight[g.ids], (win, win))
-    smooth = num / np.maximum(den, np.float32(1e-3))
-    dim = (smooth < np.float32(np.log(SIDE_LIGHT))) & (den > np.float32(0.05)) & interior
-    # A side wall is a band several granules and >= 2 % of the picture deep; the
-    # darker rim of a bevel facing away from the light is far thinner and is top face.
-    side = int(max(3.0, 0.02 * min(interior.shape), 1.5 * size)) | 1
-    dim = (
-        cv2.morphologyEx(
-            dim.view(np.uint8),
-            cv2.MORPH_OPEN,
-            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)),
-        )
-        > 0
-    )
-    # Only big dim pieces that reach the outline are walls: a clump of dark granules in
-    # the middle of the face (a colour whose lightness jitter ran low) is not.
-    n, comp, stats, _ = cv2.connectedComponentsWithStats(dim.view(np.uint8), connectivity=8)
-    if n <= 1:
-        return walls
-    edge = interior & ~(cv2.erode(interior.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)
-    touches = np.bincount(comp[edge], minlength=n) > 0
-    big = stats[:, cv2.CC_STAT_AREA] >= SIDE_MIN_AREA * interior.sum()
-    is_wall = touches & big
-    is_wall[0] = False
-    if not is_wall.any():
-        return walls
-    zone = is_wall[comp]
-    area = np.maximum(g.area, 1.0)
-    walls = np.bincount(g.ids[zone], minlength=g.n) >= 0.5 * area
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (win // 2 | 1, win // 2 | 1))
-    near = cv2.dilate(zone.view(np.uint8), k) > 0
-    walls |= (np.bincount(g.ids[near], minlength=g.n) >= 0.5 * area) & usable & (light < SIDE_LIGHT)
-    walls[0] = False
-    return walls
 
 
 def merge_lookalikes(

@@ -11,8 +11,8 @@ physics of a picture. The stages, and the module that does each:
    part; cores whose light is far from a lit face are dropped (`classification`).
 4. Every tile pixel (gap, shadow, rim) goes to its geometrically nearest kept core, so
    borders are split by position, never by colour (here).
-5. Top face only: side walls of a perspective view, dim bands on the outline, are found
-   and their cores' share of the silhouette is left out (`classification`).
+5. Top face only: side walls of a perspective view, the dim band above the lower
+   outline, are found and left out, with every core mostly on them (`walls`).
 6. ΔE2000 by the palette's own rule: for each colour, the median Lab of the brightest 70 %
    (by L*) of the core pixels of its kept top-face granules (no gaps, walls or background)
    (here).
@@ -31,7 +31,7 @@ from catalog.recipes import Component
 from gpu_worker.contract import Fidelity
 
 from .ciede2000 import delta_e00
-from .classification import classify, merge_lookalikes, shade_light, walls_find
+from .classification import classify, merge_lookalikes
 from .convert import lab_to_linear, linear_to_lab
 from .segmentation import (
     L_LUMA,
@@ -43,6 +43,7 @@ from .segmentation import (
     silhouette,
 )
 from .tile_mask import tile_region
+from .walls import implied_light, walls_band
 
 MIN_CORE_PX = 3  # px; with the top face given (a clean render) any core pixel counts
 RIM_FRACTION = 0.007  # of the picture: the outline band whose cores are not classified
@@ -155,15 +156,20 @@ def fidelity_measure(
         inner = cv2.erode(interior.view(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
         on_rim = np.bincount(g.ids[interior & ~inner], minlength=g.n)
         usable &= on_rim <= RIM_SHARE * g.area
-    cls, _, ok = classify(g, cand, usable, whole=chips is not None)
-    # Side walls (perspective views): their cores take their share of the silhouette in
-    # the nearest-core split, and then it is left out, so the wall/top line follows the
-    # granule borders.
-    wall = (
-        walls_find(g, shade_light(g, cand, usable), usable, interior)
-        if top_face is None
-        else np.zeros(g.n, dtype=bool)
-    )
+    cls, light, ok = classify(g, cand, usable, whole=chips is not None)
+    # Side walls (perspective views): a core mostly on them is wall, and takes its share
+    # of the silhouette in the nearest-core split, which is then left out with the rest of
+    # the band, so the wall/top line follows the granule borders where it can.
+    wall = np.zeros(g.n, dtype=bool)
+    band = None
+    if top_face is None:
+        band = walls_band(
+            log_luma=ln, implied=implied_light(image, g, light, usable), interior=interior
+        )
+        if band.any():
+            on_band = np.bincount(g.ids[band], minlength=g.n)
+            wall = on_band >= 0.5 * np.maximum(g.area, 1.0)
+            wall[0] = False
     keep = ok & ~wall
     if chips is None:
         owner = _assign(g, keep | wall, interior)
@@ -174,6 +180,8 @@ def fidelity_measure(
         if (interior & (owner == 0)).any():
             owner = np.where(owner > 0, owner, _assign(g, keep, interior))
     region = (owner > 0) & ~wall[owner]
+    if band is not None:
+        region &= ~band
     owner[~region] = 0
     share, _ = _shares(owner, cls, len(codes), g.n)
 

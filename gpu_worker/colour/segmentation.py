@@ -12,26 +12,30 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from .ciede2000 import delta_e00
 from .convert import linear_to_lab, srgb_to_linear
 
 # Log-luminance step (natural log) across 3x3 that marks a granule border: gaps are 3-5x
 # darker than the faces they separate, while the slopes of one granule change light by
 # well under 1.5x per pixel.
 EDGE_LOG_STEP = 0.45
-VALLEY_REACH = 4  # px either side of a valley floor to its lit banks
+# How far either side of a valley floor its lit banks may lie, in px: a lens's blur, and
+# with it the width of a gap, scales with the picture. A 1280 px photo's gaps are up to
+# 4 px wide and its granules 10-16 px, so 4 px finds every gap and no granule; in a
+# 256 px thumbnail gaps are 1-2 px and a dark chip seen at a tilt may be 6 px thin, so a
+# 4 px reach would take the whole chip for a gap. One px of reach per VALLEY_REACH_PX of
+# the picture's shorter side, within VALLEY_REACH_RANGE.
+VALLEY_REACH_PX = 320
+VALLEY_REACH_RANGE = (2, 4)
 FLOOR_REACH = 3  # px along the cross-section with nothing darker than the floor
 FLOOR_LOG_TOL = 0.1
-# Colour steps split cores only between candidates this far apart (ΔE2000), and only
-# between pixels at least SPLIT_DARK of the darkest candidate's L* (within SPLIT_MIN_L).
-SPLIT_GROUP_DE = 15.0
+# Colour steps split cores only between pixels at least SPLIT_DARK of the darkest
+# candidate's L* (within SPLIT_MIN_L).
 SPLIT_DARK = 0.6
 SPLIT_MIN_L = (7.0, 15.0)
 # Chromaticity step (r, g fractions of r+g+b) across 3x3 that marks a border between two
@@ -49,6 +53,9 @@ WEIGHT_BRIGHTER = 0.6
 # itself.
 STAT_PIXELS = 300_000
 LIT_CAP = 2.5  # lit pixels are at most this many times the core's mean luminance
+# Pixels of the tile's outline that mix tile and background: anti-aliasing, a lens's soft
+# focus, and JPEG's and WebP's colour kept at half resolution.
+OUTLINE_MIX_PX = 3
 
 _LIN = srgb_to_linear(np.arange(256) / 255.0)
 LIN32 = _LIN.astype(np.float32)
@@ -91,11 +98,17 @@ def _line_kernel(dy: int, dx: int, near: int, far: int, sign: int, r: int) -> ND
     return kern
 
 
+def valley_reach(shape: tuple[int, ...]) -> int:
+    """The valley reach for a picture of this shape (see VALLEY_REACH_PX)."""
+    lo, hi = VALLEY_REACH_RANGE
+    return int(min(max(round(min(shape[:2]) / VALLEY_REACH_PX), lo), hi))
+
+
 def _borders(ln: NDArray[np.float32]) -> NDArray[np.bool_]:
     """Granule borders: the dark valley floors between granules (gaps, their shadows).
 
     Along a row, a column or a diagonal, a pixel is a border if (1) there is a pixel
-    brighter by EDGE_LOG_STEP within VALLEY_REACH px on *both* sides, and (2) it is the
+    brighter by EDGE_LOG_STEP within `valley_reach` px on *both* sides, and (2) it is the
     floor of that cross-section: nothing within FLOOR_REACH px along it is darker. Only
     the floor is marked, never the lit rim on either side, so a dark and a bright granule
     keep the same share of the gap between them (a one-sided step test cuts the dark one's
@@ -103,7 +116,8 @@ def _borders(ln: NDArray[np.float32]) -> NDArray[np.bool_]:
     colour). A small dark granule among bright ones is a valley too, but not a floor: its
     own gap, on either side, is darker still.
     """
-    r = max(VALLEY_REACH, FLOOR_REACH)
+    reach = valley_reach(ln.shape)
+    r = max(reach, FLOOR_REACH)
     step = np.float32(EDGE_LOG_STEP)
     tol = np.float32(FLOOR_LOG_TOL)
     thresh = ln + step
@@ -116,7 +130,7 @@ def _borders(ln: NDArray[np.float32]) -> NDArray[np.bool_]:
         before, after = (
             cv2.dilate(
                 ln,
-                _line_kernel(dy, dx, 1, VALLEY_REACH, sign, r),
+                _line_kernel(dy, dx, 1, reach, sign, r),
                 anchor=(r, r),
                 borderType=cv2.BORDER_REPLICATE,
             )
@@ -158,31 +172,27 @@ class Granules:
     y: NDArray[np.float64]  # luminance of that mean (not normalised)
 
 
-def _colour_groups(cand: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Group id per candidate: look-alikes (ΔE2000 < SPLIT_GROUP_DE) share a group."""
-    group = np.arange(len(cand))
-    for i, j in itertools.combinations(range(len(cand)), 2):
-        if float(delta_e00(cand[i], cand[j])) < SPLIT_GROUP_DE:
-            group[group == group[j]] = group[i]
-    return group
-
-
 def _colour_steps(image: NDArray[np.uint8], cand: NDArray[np.float64]) -> NDArray[np.bool_]:
     """Where two neighbouring lit pixels read as clearly different recipe colours.
 
     Blur (focus, JPEG) can fill a thin gap next to a bright granule, so no dark valley
     separates it from a darker neighbour; the change of colour still does. Each pixel gets
-    the group of its nearest candidate (shading tolerant, look-alikes grouped so shading
-    never splits one granule) through a 15-bit colour table, and the left/upper pixel of
-    every change is marked: a one-pixel line, on no particular colour's side.
+    its nearest candidate (shading tolerant) through a 15-bit colour table, and the
+    left/upper pixel of every change is marked: a one-pixel line, on no particular
+    colour's side.
+
+    Look-alike candidates (RED and PINK, two greens) are split too. Where gaps are not
+    closed lines (small pictures, tight packing), only the colour change tells two
+    neighbours apart, and without it every granule of both colours merges into one core
+    that reads as one of them. Shading can then cut a granule of one into a lit and a
+    shaded piece, each classified on its own: a far smaller error.
     """
-    groups = _colour_groups(cand)
-    if len(set(groups.tolist())) < 2:
+    if len(cand) < 2:
         return np.zeros(image.shape[:2], bool)
     q = np.arange(32) * 8 + 4
     rgb = np.stack(np.meshgrid(q, q, q, indexing="ij"), axis=-1).reshape(-1, 3)
     lab = linear_to_lab(_LIN[rgb])
-    table = groups[np.argmin(distance(lab, cand), axis=1)].astype(np.int16)
+    table = np.argmin(distance(lab, cand), axis=1).astype(np.int16)
     # Too dark to tell (gaps, deep shadow): well under the darkest candidate's lightness.
     dark = float(np.clip(SPLIT_DARK * cand[:, 0].min(), SPLIT_MIN_L[0], SPLIT_MIN_L[1]))
     table[lab[:, 0] < dark] = -1
@@ -205,9 +215,12 @@ def granules_find(
     cand: NDArray[np.float64],
 ) -> Granules:
     """The granule cores of `interior` (the tile less its borders) and their lit colour."""
-    # The outermost pixel ring mixes tile and paper (anti-aliasing): never a core, and
-    # never a bridge between two granules' cores along the outline.
-    inner = cv2.erode(interior.view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    # The outermost pixel rings mix tile and paper (anti-aliasing; JPEG and WebP keep
+    # colour at half resolution): never a core, and never a bridge between two granules'
+    # cores along the outline. A dark granule's core that took in a few of them would
+    # read as lit far brighter than its colour and be dropped.
+    ring = 2 * OUTLINE_MIX_PX + 1
+    inner = cv2.erode(interior.view(np.uint8), np.ones((ring, ring), np.uint8)) > 0
     core = inner & ~_borders(ln) & ~_colour_steps(image, cand)
     n, ids = cv2.connectedComponents(core.view(np.uint8), connectivity=4)
     return core_stats(image, ids.astype(np.int32, copy=False), n)
