@@ -22,7 +22,7 @@ class EngineInfo:
 _ENGINES: dict[str, EngineInfo] = {
     "procedural": EngineInfo(
         name="procedural",
-        version="2.0.0",
+        version="2.1.0",
         module="gpu_worker.engines.procedural.engine",
         attribute="ProceduralEngine",
     ),

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from _gw_support import PALETTE, make_spec, random_specs
@@ -9,7 +11,7 @@ from gpu_worker.colour.segmentation import LIN32
 from gpu_worker.engines import RenderCanceled, UnknownEngine, engine_get, engine_names
 from gpu_worker.engines.procedural.render import _fill, _view, render_layers
 from gpu_worker.engines.procedural.shapes import tile_outline_mm
-from gpu_worker.imageio import png_encode
+from gpu_worker.imageio import image_decode, png_encode, thumbnail_webp
 
 CODES = [c.code for c in PALETTE]
 
@@ -167,8 +169,11 @@ def test_the_thumbnail_is_drawn_at_its_own_size():
     spec = make_spec({"BLUE": 70, "RED": 30}, size=1024, granule="fine")
     result = engine.render(spec)
     assert result.thumbnail is not None and result.thumbnail.shape == (256, 256, 3)
-    # Its granules are big enough to read: the picture alone tells the recipe.
-    f = fidelity_measure(image=result.thumbnail, palette=PALETTE, recipe=spec.recipe.components)
+    # A swatch of big chips: the stored WebP alone tells the recipe.
+    small = replace(spec, params=replace(spec.params, size=256))
+    assert np.array_equal(result.thumbnail, render_layers(small).image)
+    webp = image_decode(thumbnail_webp(result.thumbnail))
+    f = fidelity_measure(image=webp, palette=PALETTE, recipe=spec.recipe.components)
     assert f.max_share_error_pp is not None and f.max_share_error_pp <= 3.0, f
     # A picture that is already thumbnail-sized is its own thumbnail.
     assert engine.render(make_spec({"BLUE": 100}, size=256)).thumbnail is None

@@ -49,8 +49,9 @@ def _thumbnail(spec: RenderSpec) -> NDArray[np.uint8] | None:
 
     Shrunk to 256 px, a 1024 px picture's granules are 2 px: a mush in which neither a
     shopper nor a colour check can tell one granule from the next. Drawn at 256 px, the
-    texture is magnified as for any small picture (see render.FINE_MIN_PX), and the
-    thumbnail's colours read as true as the full picture's.
+    texture is a magnified swatch (see render.SWATCH_MIN_GRANULES), and the thumbnail's
+    colours read as true as the full picture's. A picture that size or smaller is drawn
+    as a swatch already and is its own thumbnail.
     """
     if spec.params.size <= THUMBNAIL_SIDE:
         return None

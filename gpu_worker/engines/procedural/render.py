@@ -14,6 +14,7 @@ from catalog.geometry import GRANULE_DIAMETER_MM
 from gpu_worker.colour.convert import linear_to_srgb
 from gpu_worker.colour.segmentation import chip_interiors
 from gpu_worker.contract import RenderSpec
+from gpu_worker.imageio import THUMBNAIL_SIDE
 
 from .camera import ViewGeometry, perspective_view, top_view
 from .cells import granule_labels
@@ -30,6 +31,12 @@ from .shading import granule_boundaries, soft_shadow
 # as fine, as they are on the real tiles.
 FINE_MIN_PX = 8.5
 MIN_GRANULES = 400
+# A thumbnail (any picture up to THUMBNAIL_SIDE) is a magnified swatch of the tile: about
+# 15 chips across instead of 80. At 256 px a chip drawn at FINE_MIN_PX is a few pixels of
+# colour between crevices, blurred by WebP's half-resolution colour, and a shopper (or
+# analyze_colors) misreads dark chips as gaps; at twice the area each chip reads as itself.
+SWATCH_FINE_MIN_PX = 12.0
+SWATCH_MIN_GRANULES = 200
 # Grades are sieve sizes: a chip passes the sieve on its middle dimension, and pressed into a
 # tile it shows its largest face, about this much longer than the grade's size.
 CHIP_SCALE = 1.2
@@ -72,13 +79,17 @@ def _granule_range_px(spec: RenderSpec, view: ViewGeometry, ss: int) -> tuple[fl
     squash = 1.0
     if spec.params.view == "perspective":
         squash = math.cos(math.radians(spec.params.tilt))
-    zoom = max(1.0, FINE_MIN_PX / (_FINE_MEAN_MM * squash * view.out_px_per_mm / ss))
+    swatch = spec.params.size <= THUMBNAIL_SIDE
+    fine_min_px, min_granules = (
+        (SWATCH_FINE_MIN_PX, SWATCH_MIN_GRANULES) if swatch else (FINE_MIN_PX, MIN_GRANULES)
+    )
+    zoom = max(1.0, fine_min_px / (_FINE_MEAN_MM * squash * view.out_px_per_mm / ss))
     # A 1 % colour needs granules much smaller than 1 % of the tile for its share to come
     # out exact, so small pictures of small, coarse tiles shrink the zoom to keep at
-    # least MIN_GRANULES on the face.
+    # least min_granules on the face.
     mean_mm = (lo_mm + hi_mm) / 2.0
     face_mm2 = float(spec.tile.width_mm) * float(spec.tile.height_mm)
-    zoom = min(zoom, math.sqrt(face_mm2 / MIN_GRANULES) / mean_mm)
+    zoom = min(zoom, math.sqrt(face_mm2 / min_granules) / mean_mm)
     k = max(zoom, 1e-6) * view.local_px_per_mm * CHIP_SCALE
     return lo_mm * k, hi_mm * k
 
