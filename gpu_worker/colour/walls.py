@@ -40,7 +40,7 @@ WALL_DIM = 0.6
 # The outline's outermost depths mix tile and background; the dip is looked for from
 # here on, and must have begun DIP_START_WITHIN px later.
 OUTLINE_PX = 3
-DIP_START_WITHIN = 3
+DIP_START_WITHIN = 4
 _LUMA = np.array([0.2126729, 0.7151522, 0.0721750], np.float32)
 
 
