@@ -19,6 +19,7 @@ import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
@@ -31,10 +32,12 @@ sys.path.insert(0, str(ROOT))
 from catalog.geometry import TileGeometry  # noqa: E402
 from catalog.palette import PaletteColor  # noqa: E402
 from catalog.recipes import Component, Recipe  # noqa: E402
+from gpu_worker.colour.ciede2000 import distinct_codes  # noqa: E402
 from gpu_worker.colour.measure import fidelity_measure  # noqa: E402
 from gpu_worker.contract import Fidelity, RenderSpec  # noqa: E402
 from gpu_worker.engines.procedural.engine import layers_fidelity  # noqa: E402
-from gpu_worker.engines.procedural.render import Layers, render_layers  # noqa: E402
+from gpu_worker.engines.procedural.render import render_layers  # noqa: E402
+from gpu_worker.imageio import THUMBNAIL_SIDE, image_decode, thumbnail_webp  # noqa: E402
 from gpu_worker.params import RenderParams  # noqa: E402
 
 cv2.setNumThreads(1)
@@ -70,13 +73,17 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _random_spec(seed: int, palette: tuple[PaletteColor, ...]) -> RenderSpec:
-    """A random valid spec: 1-8 colours, any shape, view and angle, 256-1024 px."""
+def _random_spec(
+    seed: int, palette: tuple[PaletteColor, ...], colours: tuple[str, ...] | None = None
+) -> RenderSpec:
+    """A random valid spec: 1-8 colours (of `colours`, default any), any shape, view and
+    angle, 256-1024 px."""
     rng = np.random.default_rng(seed)
-    k = int(rng.integers(1, 9))
+    pool = [c.code for c in palette] if colours is None else list(colours)
+    k = int(rng.integers(1, min(8, len(pool)) + 1))
     cuts = sorted(int(c) for c in rng.choice(np.arange(1, 100), k - 1, replace=False))
     bounds = [0, *cuts, 100]
-    codes = rng.choice([c.code for c in palette], k, replace=False)
+    codes = rng.choice(pool, k, replace=False)
     shape = str(rng.choice(["square", "brick", "puzzle"]))
     w, h = (200, 100) if shape == "brick" else (500, 500)
     tile = TileGeometry.from_dict(
@@ -101,26 +108,35 @@ def _random_spec(seed: int, palette: tuple[PaletteColor, ...]) -> RenderSpec:
     )
 
 
-def _measure(
-    layers: Layers, spec: RenderSpec, palette: tuple[PaletteColor, ...], *, geometry: bool
-) -> Fidelity:
-    """The fidelity as the engine reports it (geometry known) or as a file reads."""
-    if geometry:
+_MODES = {
+    "engine": "engine report (top face known):",
+    "file": "picture file only (analyze_colors, top face found in the picture):",
+    "thumbnail": "the job's WebP thumbnail (analyze_colors; target: every share within 3 pp):",
+}
+
+
+def _measure(spec: RenderSpec, palette: tuple[PaletteColor, ...], mode: str) -> Fidelity:
+    """The fidelity as the engine reports it, as the PNG file reads, or as the job's
+    thumbnail (the spec drawn at thumbnail size, stored as WebP) reads."""
+    if mode == "thumbnail":
+        small = replace(spec, params=replace(spec.params, size=THUMBNAIL_SIDE))
+        webp = image_decode(thumbnail_webp(render_layers(small).image))
+        return fidelity_measure(image=webp, palette=palette, recipe=spec.recipe.components)
+    layers = render_layers(spec)
+    if mode == "engine":
         return layers_fidelity(layers, spec)
     return fidelity_measure(image=layers.image, palette=palette, recipe=spec.recipe.components)
 
 
-def _accuracy(palette: tuple[PaletteColor, ...], n: int, *, geometry: bool) -> None:
+def _accuracy(
+    palette: tuple[PaletteColor, ...], n: int, mode: str, colours: tuple[str, ...] | None = None
+) -> None:
     """Share error and ΔE2000 of the analyzer on the renderer's own pictures."""
-    print(
-        "engine report (top face known):"
-        if geometry
-        else "picture file only (analyze_colors, top face found in the picture):"
-    )
+    print(_MODES[mode] if colours is None else f"{_MODES[mode]} (colours {', '.join(colours)})")
     rows = []
     for seed in range(n):
-        spec = _random_spec(seed, palette)
-        f = _measure(render_layers(spec), spec, palette, geometry=geometry)
+        spec = _random_spec(seed, palette, colours)
+        f = _measure(spec, palette, mode)
         # A colour the analyzer could not measure at all counts as a miss.
         de_max = max(f.delta_e00.values(), default=float("inf"))
         if len(f.delta_e00) < len(spec.recipe.components):
@@ -135,7 +151,8 @@ def _accuracy(palette: tuple[PaletteColor, ...], n: int, *, geometry: bool) -> N
             print(
                 f"accuracy {view:<12} n={sel.sum():>2}: share error pp max {err[sel].max():.1f} "
                 f"median {np.median(err[sel]):.1f}; max dE2000 {de[sel].max():.2f}; "
-                f"within target {ok[sel].mean() * 100:.0f} %"
+                f"within target {ok[sel].mean() * 100:.0f} %; "
+                f"within 3 pp {(err[sel] <= 3.0).mean() * 100:.0f} %"
             )
     print(
         f"accuracy all {n} specs: max share error {err.max():.1f} pp, "
@@ -165,13 +182,12 @@ def main() -> None:
             t0 = time.perf_counter()
             layers = render_layers(spec)
             t1 = time.perf_counter()
-            _measure(layers, spec, palette, geometry=True)
+            layers_fidelity(layers, spec)
             measure.append(time.perf_counter() - t1)
             times.append(t1 - t0)
         # Peak Python-heap memory of the whole engine call (render + fidelity).
         tracemalloc.start()
-        layers = render_layers(spec)
-        _measure(layers, spec, palette, geometry=True)
+        layers_fidelity(render_layers(spec), spec)
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         r, m = statistics.median(times), statistics.median(measure)
@@ -179,8 +195,12 @@ def main() -> None:
             f"{view + ' ' + str(size):<18}{r:>10.3f}{m:>12.3f}{r + m:>8.3f}"
             f"{peak:>16.1f}{_rss_mb():>12.0f}"
         )
-    _accuracy(palette, args.specs, geometry=True)
-    _accuracy(palette, args.specs, geometry=False)
+    distinct = distinct_codes({c.code: c.lab for c in palette}, 20.0)
+    _accuracy(palette, args.specs, "engine")
+    _accuracy(palette, args.specs, "file")
+    _accuracy(palette, args.specs, "file", distinct)
+    _accuracy(palette, args.specs, "thumbnail")
+    _accuracy(palette, args.specs, "thumbnail", distinct)
 
 
 if __name__ == "__main__":

@@ -54,10 +54,7 @@ def colours_for_areas(
     comp[order] = cut
     got = np.bincount(comp, weights=areas, minlength=k).astype(np.int64)
     for _ in range(8 * k + 16):
-        diff = got - targets
-        over = int(np.argmax(diff))
-        under = int(np.argmin(diff))
-        want = min(diff[over], -diff[under])
+        over, under, want = _worst_pair(got, targets)
         if want <= 0:
             break
         cand = np.flatnonzero((comp == over) & (areas > 0) & (areas < 2 * want))
@@ -72,10 +69,7 @@ def colours_for_areas(
     # of one: swapping a granule of the over-served colour for a slightly smaller one of
     # the under-served colour moves just their difference.
     for _ in range(4 * k + 8):
-        diff = got - targets
-        over = int(np.argmax(diff))
-        under = int(np.argmin(diff))
-        want = min(diff[over], -diff[under])
+        over, under, want = _worst_pair(got, targets)
         if want <= 0:
             break
         give = np.flatnonzero((comp == over) & (areas > 0))
@@ -91,3 +85,11 @@ def colours_for_areas(
         got[over] -= moved[i, j]
         got[under] += moved[i, j]
     return comp
+
+
+def _worst_pair(got: NDArray[np.int64], targets: NDArray[np.int64]) -> tuple[int, int, int]:
+    """(most over-served component, most under-served one, the area that would even them)."""
+    diff = got - targets
+    over = int(np.argmax(diff))
+    under = int(np.argmin(diff))
+    return over, under, int(min(diff[over], -diff[under]))

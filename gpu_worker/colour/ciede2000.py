@@ -63,3 +63,16 @@ def delta_e00(
     tc = dcp / (kc * sc)
     th = dhp / (kh * sh)
     return np.sqrt(tl**2 + tc**2 + th**2 + rt * tc * th)
+
+
+def distinct_codes(labs: dict[str, ArrayLike], min_de: float) -> tuple[str, ...]:
+    """Codes, in the given order, each at least `min_de` ΔE2000 from every one kept before.
+
+    The colours no one would confuse granule by granule under any light (the shop's mixes
+    are chosen that way): what a picture alone can be asked to tell apart.
+    """
+    kept: list[str] = []
+    for code, lab in labs.items():
+        if all(float(delta_e00(lab, labs[k])) >= min_de for k in kept):
+            kept.append(code)
+    return tuple(kept)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from catalog.geometry import GranuleSize, Shape, TileGeometry
 from catalog.palette import PaletteColor
 from catalog.recipes import Component, Recipe
+from gpu_worker.colour.ciede2000 import distinct_codes
 from gpu_worker.contract import RenderSpec
 from gpu_worker.params import RenderParams
 
@@ -37,21 +38,9 @@ def palette_load() -> tuple[PaletteColor, ...]:
 
 PALETTE = palette_load()
 
-
-def _distinct(min_de: float) -> tuple[str, ...]:
-    """Palette colours, in palette order, each at least `min_de` ΔE2000 from those before."""
-    from gpu_worker.colour.ciede2000 import delta_e00
-
-    chosen: list[PaletteColor] = []
-    for colour in PALETTE:
-        if all(float(delta_e00(np.array(colour.lab), np.array(c.lab))) >= min_de for c in chosen):
-            chosen.append(colour)
-    return tuple(c.code for c in chosen)
-
-
 # Colours no one would confuse, granule by granule, under any light: what a picture file
 # alone can be asked to tell apart (look-alikes differ less than shading changes a granule).
-DISTINCT = _distinct(20.0)
+DISTINCT = distinct_codes({c.code: c.lab for c in PALETTE}, 20.0)
 
 
 def make_spec(

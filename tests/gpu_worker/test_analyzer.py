@@ -105,18 +105,13 @@ DISTINCT_SPECS = random_specs(DISTINCT)
 
 
 # The analyzer alone on a picture file (what `analyze_colors` does): it has to find the
-# tile top face and cut the granules apart itself. On procedural 2.0 pictures (faceted
-# chips, crevices, contact shadows, grain: as photographs are) it is less sure than on the
-# flat cells of 1.x. Measured on 60 random specs of clearly different colours (DISTINCT)
-# at 256-512 px: top views median 1.45 pp, 93 % within 3 pp, max 5.3 pp; perspective
-# median 2.2 pp, 59 % within 3 pp, max 7.2 pp; every colour of 10 % or more within
-# ΔE2000 2.1. The misses:
-# - dark granules (BLACK) lose area to their bright neighbours: their dark facets and
-#   crevices are cut out of their cores, and the cut pixels go to the nearest core;
-# - perspective: side walls, as in 1.x.
-# Look-alike colours (GRAY/LTGRAY, BEIGE/PEARL/WHITE) are not asked of a picture alone:
-# shading moves a granule further than they are apart. The engines report fidelity with
-# the granules they drew (see the engine tests below), which meets the target.
+# tile top face and cut the granules apart itself. Measured on 60 random specs of clearly
+# different colours (DISTINCT) at 256-512 px (procedural 2.1.0): top views median 0.4 pp,
+# 98 % within 3 pp, max 6.9 pp; perspective median 0.7 pp, 100 % within 3 pp, max 2.7 pp;
+# every colour of 10 % or more found and true to its palette value. Look-alike colours (GRAY/LTGRAY,
+# BEIGE/PEARL/WHITE) are not asked of a picture alone: shading moves a granule further
+# than they are apart. The engines report fidelity with the granules they drew (see the
+# engine tests below), which meets the target.
 # So this test states the bounds that hold today for pictures without their geometry.
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(DISTINCT_SPECS)
@@ -125,8 +120,7 @@ def test_round_trip_bounds(spec):
         image=render_layers(spec).image, palette=PALETTE, recipe=spec.recipe.components
     )
     assert set(f.shares) == {c.code for c in spec.recipe.components}
-    limit = 8.0 if spec.params.view == "top" else 12.0
-    assert share_error(f) <= limit, (spec.params.view, spec.params.size, spec.recipe, f)
+    assert share_error(f) <= 8.0, (spec.params.view, spec.params.size, spec.recipe, f)
     # Every colour of 10 % or more is found and measured true to its palette value.
     for c in spec.recipe.components:
         if c.percent >= 10:
@@ -212,8 +206,8 @@ def test_round_trip_mostly_within_target():
         img = render_layers(spec).image
         f = fidelity_measure(image=img, palette=PALETTE, recipe=spec.recipe.components)
         hits += share_error(f) <= 3.0 and max(f.delta_e00.values()) <= 2.0
-    # 14 of these 16 were within 3 pp when written (procedural 2.0.0).
-    assert hits >= 12, hits
+    # 14 of these 16 were within 3 pp when written (procedural 2.0.0), 16 with 2.1.0.
+    assert hits >= 14, hits
 
 
 def _random_thumbnail_specs(n: int, view: str, seed: int):
