@@ -146,7 +146,11 @@ def fidelity_measure(
         if top_face.shape != luma.shape:
             raise ValueError(f"top_face is {top_face.shape}, the image {luma.shape}")
         interior = top_face
-    g = granules_find(image, interior, ln, cand) if chips is None else granules_given(image, chips)
+    g = (
+        granules_find(image, interior, ln, cand, split_lookalikes=recipe is not None)
+        if chips is None
+        else granules_given(image, chips)
+    )
     usable = g.area >= (1 if top_face is not None else MIN_CORE_PX)
     # Cores on the outline are not classified (their area still counts, given to the
     # nearest inner granules): the tile's bevel lights or darkens them and anti-aliasing

@@ -12,12 +12,14 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from .ciede2000 import delta_e00
 from .convert import linear_to_lab, srgb_to_linear
 
 # Log-luminance step (natural log) across 3x3 that marks a granule border: gaps are 3-5x
@@ -35,7 +37,9 @@ VALLEY_REACH_RANGE = (2, 4)
 FLOOR_REACH = 3  # px along the cross-section with nothing darker than the floor
 FLOOR_LOG_TOL = 0.1
 # Colour steps split cores only between pixels at least SPLIT_DARK of the darkest
-# candidate's L* (within SPLIT_MIN_L).
+# candidate's L* (within SPLIT_MIN_L). Without a recipe (all the palette), not between
+# candidates closer than SPLIT_GROUP_DE (ΔE2000).
+SPLIT_GROUP_DE = 15.0
 SPLIT_DARK = 0.6
 SPLIT_MIN_L = (7.0, 15.0)
 # Chromaticity step (r, g fractions of r+g+b) across 3x3 that marks a border between two
@@ -172,7 +176,18 @@ class Granules:
     y: NDArray[np.float64]  # luminance of that mean (not normalised)
 
 
-def _colour_steps(image: NDArray[np.uint8], cand: NDArray[np.float64]) -> NDArray[np.bool_]:
+def _colour_groups(cand: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Group id per candidate: look-alikes (ΔE2000 < SPLIT_GROUP_DE) share a group."""
+    group = np.arange(len(cand))
+    for i, j in itertools.combinations(range(len(cand)), 2):
+        if float(delta_e00(cand[i], cand[j])) < SPLIT_GROUP_DE:
+            group[group == group[j]] = group[i]
+    return group
+
+
+def _colour_steps(
+    image: NDArray[np.uint8], cand: NDArray[np.float64], *, split_lookalikes: bool
+) -> NDArray[np.bool_]:
     """Where two neighbouring lit pixels read as clearly different recipe colours.
 
     Blur (focus, JPEG) can fill a thin gap next to a bright granule, so no dark valley
@@ -181,18 +196,21 @@ def _colour_steps(image: NDArray[np.uint8], cand: NDArray[np.float64]) -> NDArra
     left/upper pixel of every change is marked: a one-pixel line, on no particular
     colour's side.
 
-    Look-alike candidates (RED and PINK, two greens) are split too. Where gaps are not
-    closed lines (small pictures, tight packing), only the colour change tells two
-    neighbours apart, and without it every granule of both colours merges into one core
-    that reads as one of them. Shading can then cut a granule of one into a lit and a
-    shaded piece, each classified on its own: a far smaller error.
+    Told the recipe, look-alike candidates (RED and PINK, two greens) are split too. Where
+    gaps are not closed lines (small pictures, tight packing), only the colour change
+    tells two neighbours apart, and without it every granule of both colours merges into
+    one core that reads as one of them. Shading can then cut a granule of one into a lit
+    and a shaded piece, each classified on its own: a far smaller error. Among the whole
+    palette (no recipe) look-alikes are grouped instead: there every granule has a
+    look-alike, and shading would cut most of them (the look-alikes are merged later).
     """
-    if len(cand) < 2:
+    groups = np.arange(len(cand)) if split_lookalikes else _colour_groups(cand)
+    if len(set(groups.tolist())) < 2:
         return np.zeros(image.shape[:2], bool)
     q = np.arange(32) * 8 + 4
     rgb = np.stack(np.meshgrid(q, q, q, indexing="ij"), axis=-1).reshape(-1, 3)
     lab = linear_to_lab(_LIN[rgb])
-    table = np.argmin(distance(lab, cand), axis=1).astype(np.int16)
+    table = groups[np.argmin(distance(lab, cand), axis=1)].astype(np.int16)
     # Too dark to tell (gaps, deep shadow): well under the darkest candidate's lightness.
     dark = float(np.clip(SPLIT_DARK * cand[:, 0].min(), SPLIT_MIN_L[0], SPLIT_MIN_L[1]))
     table[lab[:, 0] < dark] = -1
@@ -213,15 +231,21 @@ def granules_find(
     interior: NDArray[np.bool_],
     ln: NDArray[np.float32],
     cand: NDArray[np.float64],
+    *,
+    split_lookalikes: bool,
 ) -> Granules:
-    """The granule cores of `interior` (the tile less its borders) and their lit colour."""
+    """The granule cores of `interior` (the tile less its borders) and their lit colour.
+
+    `split_lookalikes`: the candidates are a recipe's (see `_colour_steps`).
+    """
     # The outermost pixel rings mix tile and paper (anti-aliasing; JPEG and WebP keep
     # colour at half resolution): never a core, and never a bridge between two granules'
     # cores along the outline. A dark granule's core that took in a few of them would
     # read as lit far brighter than its colour and be dropped.
     ring = 2 * OUTLINE_MIX_PX + 1
     inner = cv2.erode(interior.view(np.uint8), np.ones((ring, ring), np.uint8)) > 0
-    core = inner & ~_borders(ln) & ~_colour_steps(image, cand)
+    steps = _colour_steps(image, cand, split_lookalikes=split_lookalikes)
+    core = inner & ~_borders(ln) & ~steps
     n, ids = cv2.connectedComponents(core.view(np.uint8), connectivity=4)
     return core_stats(image, ids.astype(np.int32, copy=False), n)
 
