@@ -195,7 +195,7 @@ def granule_diameters(
     luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     ln = cv2.LUT(luma, LOG_LUMA).astype(np.float32, copy=False)
     interior = np.ones(luma.shape, bool)
-    found = granules_find(image, interior, ln, cand_lab)
+    found = granules_find(image, interior, ln, cand_lab, split_lookalikes=True)
     area = found.area[1:]
     area = area[area >= 9]  # a few px is a speck of a border, not a granule
     return np.sqrt(4.0 * area / np.pi)
