@@ -41,6 +41,9 @@ FLOOR_LOG_TOL = 0.1
 # candidates closer than SPLIT_GROUP_DE (ΔE2000).
 SPLIT_GROUP_DE = 15.0
 SPLIT_DARK = 0.6
+# The edge-preserving blur before colour steps: window (px) and colour sigma (8-bit units).
+STEP_CALM_PX = 5
+STEP_CALM_COLOUR = 30.0
 SPLIT_MIN_L = (7.0, 15.0)
 # Chromaticity step (r, g fractions of r+g+b) across 3x3 that marks a border between two
 # granules of equal luminance but different hue (photos without a visible gap).
@@ -214,7 +217,11 @@ def _colour_steps(
     # Too dark to tell (gaps, deep shadow): well under the darkest candidate's lightness.
     dark = float(np.clip(SPLIT_DARK * cand[:, 0].min(), SPLIT_MIN_L[0], SPLIT_MIN_L[1]))
     table[lab[:, 0] < dark] = -1
-    idx = (image >> 3).astype(np.int32)
+    # The rubber's grain and the codec's noise flip single pixels between two candidates
+    # and would crumble a granule into pieces; an edge-preserving blur settles them and
+    # keeps the changes from one granule to the next.
+    calm = cv2.bilateralFilter(image, STEP_CALM_PX, STEP_CALM_COLOUR, STEP_CALM_PX / 2.0)
+    idx = (calm.astype(np.uint8, copy=False) >> 3).astype(np.int32)
     grp = table[(idx[..., 0] << 10) | (idx[..., 1] << 5) | idx[..., 2]]
     known = grp >= 0
     # A pixel too dark to tell is no bridge between colours either.
