@@ -237,20 +237,20 @@ def thumbnail_error(spec) -> float:
 
 # The issue's check on what a shopper gets: analyze_colors on a job's WebP thumbnail
 # (a 256 px swatch, see render.SWATCH_MIN_GRANULES), told the recipe. Measured on 100
-# random specs of clearly different colours each (procedural 2.0.1): top views median
-# 0.7 pp, 97 % within 3 pp, max 4.5 pp; perspective median 1.35 pp, 81 % within 3 pp,
-# max 7.8 pp (brick walls' and the far edge's small granules). Over the whole palette,
-# look-alikes included: 80 % and 78 % (GRAY/LTGRAY, BLACK/DKGRAY, WHITE/PEARL differ
-# only in lightness, which shading moves further, granule by granule).
+# random specs of clearly different colours each (procedural 2.1.0): top views median
+# 0.7 pp, 98 % within 3 pp, max 3.4 pp; perspective median 1.15 pp, 88 % within 3 pp,
+# max 5.5 pp (brick walls' edges, dim walls of recipes with BLACK). Over the whole palette,
+# look-alikes included: 85 % and 79 % (GRAY/LTGRAY, BLACK/DKGRAY, WHITE/PEARL differ only
+# in lightness, which shading moves further, granule by granule).
 def test_job_thumbnails_read_within_3_pp_in_top_views():
     errors = [thumbnail_error(spec) for spec in _random_thumbnail_specs(24, "top", 5)]
-    assert sum(e > 3.0 for e in errors) <= 2, errors
-    assert max(errors) <= 6.0, errors
+    assert sum(e > 3.0 for e in errors) <= 1, errors
+    assert max(errors) <= 5.0, errors
 
 
 def test_job_thumbnails_read_within_3_pp_mostly_in_perspective_views():
     errors = [thumbnail_error(spec) for spec in _random_thumbnail_specs(24, "perspective", 5)]
-    assert sum(e <= 3.0 for e in errors) >= 17, errors
+    assert sum(e <= 3.0 for e in errors) >= 19, errors
     assert max(errors) <= 10.0, errors
 
 
