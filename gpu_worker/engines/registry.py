@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from gpu_worker.contract import Engine, UnknownEngine
 
@@ -15,6 +17,9 @@ class EngineInfo:
     version: str
     module: str  # imported only when the engine is asked for
     attribute: str
+    # "module:function" checking the engine's `options` at every door (plain Python, so
+    # the web process runs it too); it raises ValueError naming the bad option.
+    options_check: str | None = None
 
 
 # The version is part of every render_key: bump it whenever the same spec would give a
@@ -25,6 +30,14 @@ _ENGINES: dict[str, EngineInfo] = {
         version="2.1.0",
         module="gpu_worker.engines.procedural.engine",
         attribute="ProceduralEngine",
+    ),
+    # SDXL through diffusers; its worker needs requirements-gpu.txt and a model folder.
+    "diffusion": EngineInfo(
+        name="diffusion",
+        version="0.1.0",
+        module="gpu_worker.engines.diffusion.engine",
+        attribute="DiffusionEngine",
+        options_check="gpu_worker.engines.diffusion.options:diffusion_options_parse",
     ),
 }
 
@@ -43,6 +56,14 @@ def _info(name: str) -> EngineInfo:
 
 def engine_version(name: str) -> str:
     return _info(name).version
+
+
+def engine_options_check(name: str, options: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the first bad option of `options` for engine `name`."""
+    check = _info(name).options_check
+    if check is not None:
+        module, function = check.split(":")
+        getattr(importlib.import_module(module), function)(options)
 
 
 @cache

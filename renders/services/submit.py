@@ -21,7 +21,7 @@ from catalog.selectors import (
     recipe_of,
     recipe_validate,
 )
-from gpu_worker.engines.registry import engine_version
+from gpu_worker.engines.registry import engine_options_check, engine_version
 from gpu_worker.params import ParamError, RenderParams, render_params_parse
 from renders.errors import IdempotencyMismatch, QuotaExceeded, RenderRequestError
 from renders.models import IdempotencyRecord, RenderJob
@@ -98,10 +98,15 @@ def render_recipe_resolve(*, value: object) -> RecipeChoice:
         raise RenderRequestError("recipe: " + exc.message, fields={"recipe": exc.problems}) from exc
 
 
-def _engine_check(engine: str) -> None:
-    if engine not in settings.RENDER_ENGINES_ENABLED:
-        message = f"engine {engine!r} is not enabled on this site"
+def _engine_check(params: RenderParams) -> None:
+    """The engine is enabled here, and its own options (`params.options`) are good."""
+    if params.engine not in settings.RENDER_ENGINES_ENABLED:
+        message = f"engine {params.engine!r} is not enabled on this site"
         raise RenderRequestError(f"engine: {message}", fields={"engine": [message]})
+    try:
+        engine_options_check(params.engine, params.options)
+    except ValueError as exc:
+        raise RenderRequestError(str(exc), fields={"options": [str(exc)]}) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +131,7 @@ def _request_resolve(
         raise RenderRequestError(message, fields={"product": [message]})
     choice = render_recipe_resolve(value=recipe)
     parsed, stored = choice.recipe, choice.stored
-    _engine_check(params.engine)
+    _engine_check(params)
     seed_derived = params.seed is None
     if params.seed is None:
         params = replace(params, seed=seed_derive(sku=product.sku, recipe=parsed))

@@ -199,3 +199,12 @@ def test_render_takes_object_parameters_as_json(db, demo_catalog, tmp_path):
             "--out",
             "x",
         )
+
+
+def test_make_tiny_models_writes_a_diffusers_folder_once(tmp_path):
+    folder = tmp_path / "tiny"
+    assert "Wrote a tiny SDXL model" in run("make_tiny_models", str(folder))
+    assert (folder / "model_index.json").is_file()
+    assert (folder / "unet" / "diffusion_pytorch_model.safetensors").is_file()
+    with pytest.raises(CommandError, match="is not empty"):
+        run("make_tiny_models", str(folder))

@@ -101,7 +101,7 @@ def test_a_recipe_id_is_accepted(render_client, catalog, submit):
         ({"size": 100}, "size", "256..2048"),
         ({"view": "side"}, "view", "top, perspective"),
         ({"engine": "magic"}, "engine", "not an engine"),
-        ({"engine": "diffusion"}, "engine", "not an engine"),
+        ({"engine": "diffusion"}, "engine", "not enabled on this site"),
         ({"product": "NOPE"}, "product", "no product with SKU"),
         ({"recipe": "RED:59,BLACK:40"}, "recipe", "sum to 99"),
         ({"recipe": [{"color": "RED", "percent": 0.6}]}, "recipe", "fraction"),
@@ -123,6 +123,25 @@ def test_bad_input_is_400_naming_the_field(render_client, catalog, change, field
     error = response.json()["error"]
     assert field in error["fields"]
     assert words in error["message"]
+    assert not RenderJob.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({}, "options.model is required"),
+        ({"model": "sdxl", "steps": 0}, "options.steps must be 1..100"),
+        ({"model": "sdxl", "scheduler": "ddim"}, "options.scheduler is not a diffusion option"),
+    ],
+)
+def test_an_enabled_engine_checks_its_own_options_at_submit(
+    render_client, catalog, submit, settings, options, words
+):
+    settings.RENDER_ENGINES_ENABLED = ["procedural", "diffusion"]
+    response = submit(render_client, {**BODY, "engine": "diffusion", "options": options})
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert "options" in error["fields"] and words in error["message"]
     assert not RenderJob.objects.exists()
 
 

@@ -1,0 +1,1 @@
+"""SDXL through diffusers (imported only by a worker that runs this engine)."""

@@ -1,0 +1,132 @@
+"""Model folders: where a model is, which revision it is, and the loaded pipelines.
+
+A model is a local folder in diffusers' layout (`save_pretrained`, or a Hugging Face
+snapshot). Nothing is downloaded: loading is `local_files_only`. The revision recorded on
+each job is a content hash of the folder's files, computed once per folder state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .options import OptionError
+
+ALLOW_CPU_ENV = "PLITKA_DIFFUSION_ALLOW_CPU"
+# Loaded models kept per worker process (least recently used evicted first).
+CACHE_MODELS = int(os.environ.get("PLITKA_DIFFUSION_CACHE_MODELS", "2"))
+_HASH_CHUNK = 1 << 20
+
+
+def model_folder(reference: str) -> Path:
+    """The model folder a job names; an OptionError says what is wrong with it."""
+    folder = Path(reference).expanduser()
+    if not folder.is_dir():
+        raise OptionError(f"options.model: no model folder at {reference}")
+    if not (folder / "model_index.json").is_file():
+        raise OptionError(f"options.model: {reference} has no model_index.json")
+    return folder.resolve()
+
+
+def _folder_state(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return tuple(
+        (str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns) for p in files
+    )
+
+
+_revisions: dict[tuple[Path, tuple[tuple[str, int, int], ...]], str] = {}
+
+
+def model_revision(folder: Path) -> str:
+    """sha256 over every file's path and bytes: the same weights give the same revision."""
+    state = _folder_state(folder)
+    key = (folder, state)
+    if key not in _revisions:
+        digest = hashlib.sha256()
+        for rel, _size, _mtime in state:
+            digest.update(rel.encode() + b"\0")
+            with (folder / rel).open("rb") as fh:
+                while chunk := fh.read(_HASH_CHUNK):
+                    digest.update(chunk)
+        _revisions[key] = "sha256:" + digest.hexdigest()
+    return _revisions[key]
+
+
+def device_pick() -> str:
+    """The device this worker renders on: its GPU; the CPU only where allowed (tests)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    if os.environ.get(ALLOW_CPU_ENV) == "1":
+        return "cpu"
+    raise RuntimeError(
+        f"no GPU for the diffusion engine (set {ALLOW_CPU_ENV}=1 to allow the CPU, "
+        "for tiny test models)"
+    )
+
+
+@dataclass
+class LoadedModel:
+    """One model's components on a device, shared by its txt2img and img2img pipelines."""
+
+    revision: str
+    device: str
+    txt2img: Any
+    pipelines: dict[str, Any] = field(default_factory=dict)
+
+    def pipeline(self, mode: str) -> Any:
+        if mode == "txt2img":
+            return self.txt2img
+        if mode not in self.pipelines:
+            from diffusers import StableDiffusionXLImg2ImgPipeline
+
+            # The same UNet, VAE and text encoders: no second copy of any weight.
+            pipe = StableDiffusionXLImg2ImgPipeline(**self.txt2img.components)
+            pipe.set_progress_bar_config(disable=True)
+            self.pipelines[mode] = pipe
+        return self.pipelines[mode]
+
+
+class ModelCache:
+    """Loaded models by (folder, revision, device), least recently used evicted first."""
+
+    def __init__(self, capacity: int = CACHE_MODELS) -> None:
+        self.capacity = max(1, capacity)
+        self._models: OrderedDict[tuple[Path, str, str], LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self.loads = 0
+
+    def get(self, folder: Path, device: str) -> tuple[LoadedModel, bool]:
+        """(the loaded model, whether it was already loaded)."""
+        revision = model_revision(folder)
+        key = (folder, revision, device)
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+                return self._models[key], True
+            while len(self._models) >= self.capacity:
+                self._models.popitem(last=False)
+            loaded = LoadedModel(revision=revision, device=device, txt2img=_load(folder, device))
+            self._models[key] = loaded
+            self.loads += 1
+            return loaded, False
+
+
+def _load(folder: Path, device: str) -> Any:
+    import torch
+    from diffusers import StableDiffusionXLPipeline
+
+    dtype = torch.float16 if device == "cuda" else torch.float32
+    pipe = StableDiffusionXLPipeline.from_pretrained(folder, dtype=dtype, local_files_only=True)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)

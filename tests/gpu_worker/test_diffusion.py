@@ -1,0 +1,142 @@
+"""The diffusion engine on the tiny random-weight SDXL model, on the CPU."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from _gw_support import make_spec
+
+from gpu_worker.contract import RenderCanceled
+from gpu_worker.engines.diffusion.engine import DiffusionEngine
+from gpu_worker.engines.diffusion.models import ALLOW_CPU_ENV, ModelCache, model_revision
+from gpu_worker.engines.diffusion.options import OptionError, diffusion_options_parse
+from gpu_worker.engines.diffusion.prompt import tile_prompt
+from gpu_worker.engines.diffusion.tiny import tiny_sdxl_save
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    return tiny_sdxl_save(tmp_path_factory.mktemp("models") / "tiny-sdxl")
+
+
+@pytest.fixture(autouse=True)
+def cpu_allowed(monkeypatch):
+    monkeypatch.setenv(ALLOW_CPU_ENV, "1")
+
+
+def diffusion_spec(model, recipe=None, **options):
+    spec = make_spec(recipe or {"RED": 60, "BLACK": 40}, size=256, seed=3)
+    opts = {"model": str(model), "steps": 4, **options}
+    return replace(spec, params=replace(spec.params, engine="diffusion", options=opts))
+
+
+def test_txt2img_renders_the_spec_and_measures_it(tiny_model):
+    seen: list[int] = []
+    result = DiffusionEngine().render(diffusion_spec(tiny_model), progress=seen.append)
+    assert result.image.shape == (256, 256, 3) and result.image.dtype == np.uint8
+    assert result.engine == "diffusion" and result.engine_version
+    # The colour fidelity is measured on the picture, as for every engine.
+    assert set(result.fidelity.shares) == {"BLACK", "RED"}
+    assert result.fidelity.max_share_error_pp is not None
+    assert result.model_revision == model_revision(tiny_model)
+    # Progress per denoising step, then the measurement.
+    assert seen[0] == 0 and seen[-1] == 100 and seen == sorted(seen) and len(seen) >= 6
+    assert {"load", "inference", "postprocess", "total"} <= set(result.timings)
+
+
+def test_the_same_spec_gives_the_same_picture_from_one_load(tiny_model):
+    engine = DiffusionEngine()
+    first = engine.render(diffusion_spec(tiny_model))
+    second = engine.render(diffusion_spec(tiny_model))
+    assert np.array_equal(first.image, second.image)
+    assert engine.cache.loads == 1
+    other_seed = diffusion_spec(tiny_model)
+    other_seed = replace(other_seed, params=replace(other_seed.params, seed=4))
+    assert not np.array_equal(first.image, engine.render(other_seed).image)
+
+
+def test_img2img_starts_from_the_procedural_render_and_shares_the_weights(tiny_model):
+    engine = DiffusionEngine()
+    txt = engine.render(diffusion_spec(tiny_model))
+    img = engine.render(diffusion_spec(tiny_model, mode="img2img", strength=0.5))
+    assert img.image.shape == (256, 256, 3)
+    assert not np.array_equal(txt.image, img.image)
+    loaded, hit = engine.cache.get(tiny_model, "cpu")
+    assert hit and engine.cache.loads == 1
+    assert loaded.pipeline("img2img").unet is loaded.pipeline("txt2img").unet
+
+
+def test_cancel_stops_between_denoising_steps(tiny_model):
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return len(calls) >= 2
+
+    seen: list[int] = []
+    with pytest.raises(RenderCanceled, match="denoising step 2"):
+        DiffusionEngine().render(
+            diffusion_spec(tiny_model, steps=8), progress=seen.append, should_stop=stop
+        )
+    assert seen[-1] < 50
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({}, "options.model is required"),
+        ({"model": "x", "sampler": "euler"}, "options.sampler is not a diffusion option"),
+        ({"model": "x", "mode": "inpaint"}, "options.mode must be one of txt2img, img2img"),
+        ({"model": "x", "steps": 0}, "options.steps must be 1..100"),
+        ({"model": "x", "steps": 2.5}, "options.steps must be a whole number"),
+        ({"model": "x", "strength": "high"}, "options.strength must be a number"),
+        ({"model": "x", "negative_prompt": "n" * 301}, "longer than 300"),
+    ],
+)
+def test_bad_options_are_named(options, message):
+    with pytest.raises(OptionError, match=message):
+        diffusion_options_parse(options)
+
+
+def test_a_missing_model_folder_is_named(tmp_path):
+    with pytest.raises(OptionError, match="no model folder at"):
+        DiffusionEngine().render(diffusion_spec(tmp_path / "nowhere"))
+    with pytest.raises(OptionError, match=r"has no model_index\.json"):
+        DiffusionEngine().render(diffusion_spec(tmp_path))
+
+
+def test_the_cpu_is_refused_unless_allowed(tiny_model, monkeypatch):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    monkeypatch.delenv(ALLOW_CPU_ENV)
+    with pytest.raises(RuntimeError, match=ALLOW_CPU_ENV):
+        DiffusionEngine().render(diffusion_spec(tiny_model))
+
+
+def test_the_revision_follows_the_weights(tiny_model, tmp_path):
+    copy = shutil.copytree(tiny_model, tmp_path / "copy")
+    assert model_revision(copy) == model_revision(tiny_model)
+    scheduler = copy / "scheduler" / "scheduler_config.json"
+    scheduler.write_text(scheduler.read_text().replace("0.012", "0.013"))
+    assert model_revision(copy) != model_revision(tiny_model)
+
+
+def test_the_cache_evicts_the_least_recently_used_model(tiny_model, tmp_path):
+    other = tiny_sdxl_save(tmp_path / "other", seed=1)
+    cache = ModelCache(capacity=1)
+    for folder in (tiny_model, other, tiny_model):
+        cache.get(folder, "cpu")
+    assert cache.loads == 3
+    assert cache.get(tiny_model, "cpu")[1]  # the last one stayed
+
+
+def test_the_prompt_names_every_colour_first_with_its_percent():
+    spec = make_spec({"RED": 60, "BLACK": 30, "YELLOW": 10}, view="perspective")
+    prompt = tile_prompt(spec)
+    assert prompt.startswith("60% red, 30% black, 10% yellow rubber crumb granules")
+    assert "three-quarter view" in prompt
