@@ -53,15 +53,20 @@ class Fidelity:
     # ΔE2000 of the whole visible top face's mean colour from the recipe's palette mix
     # (None without a recipe): the colour a shopper sees, crevices and shading included.
     appearance_delta_e00: float | None = None
+    # An engine that corrects its picture's colours (hybrid): the same measure before.
+    before_correction: Fidelity | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "shares": dict(self.shares),
             "max_share_error_pp": self.max_share_error_pp,
             "delta_e00": dict(self.delta_e00),
             "appearance_delta_e00": self.appearance_delta_e00,
             "tile_fraction": self.tile_fraction,
         }
+        if self.before_correction is not None:
+            out["before_correction"] = self.before_correction.to_dict()
+        return out
 
 
 Progress = Callable[[int], None]

@@ -51,7 +51,14 @@ def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"python": platform.python_version()}
-    for package in ("numpy", "opencv-python-headless", "pillow", "torch", "diffusers"):
+    for package in (
+        "numpy",
+        "opencv-python-headless",
+        "pillow",
+        "torch",
+        "diffusers",
+        "transformers",
+    ):
         try:
             found[package] = version(package)
         except PackageNotFoundError:

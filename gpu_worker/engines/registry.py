@@ -39,6 +39,14 @@ _ENGINES: dict[str, EngineInfo] = {
         attribute="DiffusionEngine",
         options_check="gpu_worker.engines.diffusion.options:diffusion_options_parse",
     ),
+    # The procedural render redrawn by SDXL img2img, its chips' colours put back.
+    "hybrid": EngineInfo(
+        name="hybrid",
+        version="0.1.0",
+        module="gpu_worker.engines.diffusion.hybrid",
+        attribute="HybridEngine",
+        options_check="gpu_worker.engines.diffusion.options:diffusion_options_parse",
+    ),
 }
 
 

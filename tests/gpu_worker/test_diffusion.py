@@ -140,3 +140,53 @@ def test_the_prompt_names_every_colour_first_with_its_percent():
     prompt = tile_prompt(spec)
     assert prompt.startswith("60% red, 30% black, 10% yellow rubber crumb granules")
     assert "three-quarter view" in prompt
+
+
+def test_hybrid_redraws_the_render_and_puts_its_colours_back(tiny_model):
+    from gpu_worker.engines.diffusion.hybrid import HybridEngine
+
+    spec = diffusion_spec(tiny_model, recipe={"RED": 60, "BLACK": 30, "YELLOW": 10})
+    spec = replace(
+        spec,
+        params=replace(
+            spec.params,
+            engine="hybrid",
+            options={"model": str(tiny_model), "steps": 4, "strength": 0.5},
+        ),
+    )
+    seen: list[int] = []
+    result = HybridEngine().render(spec, progress=seen.append)
+    before = result.fidelity.before_correction
+    assert before is not None and before.max_share_error_pp is not None
+    # A random-weight model draws noise; the correction gives every chip its colour back,
+    # so the shares are the render's again (measured with the chips it drew).
+    assert result.fidelity.max_share_error_pp is not None
+    assert result.fidelity.max_share_error_pp <= 1.0 < before.max_share_error_pp
+    assert "before_correction" in result.fidelity.to_dict()
+    assert result.model_revision == model_revision(tiny_model)
+    assert seen[-1] == 100 and seen == sorted(seen)
+
+
+def test_hybrid_refuses_txt2img():
+    from gpu_worker.engines.diffusion.hybrid import HybridEngine
+
+    spec = diffusion_spec("unused", mode="txt2img")
+    with pytest.raises(OptionError, match="always starts from the render"):
+        HybridEngine().render(spec)
+
+
+def test_chip_colour_transfer_sets_each_chip_mean_and_keeps_texture():
+    from gpu_worker.colour.segmentation import LIN32
+    from gpu_worker.engines.diffusion.correct import chip_colour_transfer
+
+    rng = np.random.default_rng(0)
+    labels = np.zeros((40, 40), np.int32)
+    labels[:, 20:] = 1
+    base = np.where(labels[..., None] == 1, [200, 40, 40], [30, 30, 30]).astype(np.uint8)
+    noisy = rng.integers(60, 200, (40, 40, 3)).astype(np.uint8)
+    out = chip_colour_transfer(noisy, base, labels)
+    for chip in (0, 1):
+        m = labels == chip
+        assert np.allclose(LIN32[out[m]].mean(0), LIN32[base[m]].mean(0), atol=0.01)
+        # The texture stays: pixels keep their order of brightness within the chip.
+        assert np.corrcoef(noisy[m][:, 1].astype(float), out[m][:, 1].astype(float))[0, 1] > 0.9

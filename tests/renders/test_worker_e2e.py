@@ -94,6 +94,35 @@ def test_submit_poll_and_fetch_the_png(celery_worker_live, render_client):
     assert worker.current_job_id is None
 
 
+def test_a_hybrid_render_with_the_tiny_model_through_the_api(
+    celery_worker_live, render_client, settings, monkeypatch, tmp_path
+):
+    from gpu_worker.engines.diffusion.models import ALLOW_CPU_ENV, model_revision
+    from gpu_worker.engines.diffusion.tiny import tiny_sdxl_save
+
+    model = tiny_sdxl_save(tmp_path / "tiny-sdxl")
+    settings.RENDER_ENGINES_ENABLED = ["procedural", "hybrid"]
+    monkeypatch.setenv(ALLOW_CPU_ENV, "1")  # the worker runs in this process
+    body = {**BODY, "size": 256, "engine": "hybrid", "options": {"model": str(model), "steps": 4}}
+    response = render_client.post("/api/v1/renders/", body, format="json")
+    assert response.status_code == 201, response.content
+    job_id = response.json()["id"]
+    done = wait_for(
+        lambda: (b := job_status(render_client, job_id))["status"] in {"succeeded", "failed"} and b
+    )
+    assert done["status"] == "succeeded", done["error"]
+    assert done["engine"] == "hybrid"
+    assert done["model_revision"] == model_revision(model)
+    # Fidelity before and after the colour correction, and the job's telemetry.
+    fidelity = done["fidelity"]
+    assert fidelity["max_share_error_pp"] <= 1.0
+    assert set(fidelity["before_correction"]["shares"]) == {"RED", "BLACK"}
+    telemetry = RenderTelemetry.objects.get(job_id=job_id)
+    assert telemetry.engine_render_s is not None and telemetry.engine_render_s > 0
+    assert telemetry.timeline
+    assert "torch" in telemetry.versions
+
+
 def test_a_second_render_for_the_same_slot_keeps_the_first_in_history(
     celery_worker_live, render_client
 ):

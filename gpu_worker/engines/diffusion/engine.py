@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from gpu_worker.contract import (
 
 from ..registry import engine_version
 from .models import ModelCache, device_pick, model_folder
-from .options import diffusion_options_parse
+from .options import DiffusionOptions, diffusion_options_parse
 from .prompt import tile_prompt
 
 # Percent done when the pipeline is ready, and when the last denoising step ends; the
@@ -45,74 +46,95 @@ class DiffusionEngine:
         on_image: OnImage | None = None,
     ) -> RenderResult:
         opts = diffusion_options_parse(spec.params.options)
-        folder = model_folder(opts.model)
-        if progress is not None:
-            progress(0)
-        t0 = time.perf_counter()
-        loaded, _hit = self.cache.get(folder, device_pick())
-        t_load = time.perf_counter() - t0
-        pipe = loaded.pipeline(opts.mode)
-        steps = opts.steps_for(spec.params.quality)
-        if progress is not None:
-            progress(READY_PERCENT)
-
-        def on_step(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            if should_stop is not None and should_stop():
-                raise RenderCanceled(f"canceled after denoising step {step + 1}")
-            if progress is not None:
-                done = (step + 1) / max(1, pipe_steps)
-                progress(READY_PERCENT + round(done * (DENOISED_PERCENT - READY_PERCENT)))
-            return kwargs
-
-        import torch
-
-        size = spec.params.size - spec.params.size % 8
-        call: dict[str, Any] = {
-            "prompt": tile_prompt(spec),
-            "negative_prompt": opts.negative_prompt or None,
-            "num_inference_steps": steps,
-            "guidance_scale": opts.guidance,
-            "generator": torch.Generator(device="cpu").manual_seed(spec.seed),
-            "output_type": "np",
-            "callback_on_step_end": on_step,
-        }
+        start = None
         if opts.mode == "img2img":
             from gpu_worker.engines.registry import engine_get
 
             start = engine_get("procedural").render(spec).image
-            call["image"] = start.astype(np.float32) / 255.0
-            call["strength"] = opts.strength
-            # img2img runs the last `strength` of the schedule.
-            pipe_steps = max(1, int(steps * opts.strength))
-        else:
-            call["height"] = call["width"] = size
-            pipe_steps = steps
-        t1 = time.perf_counter()
-        with torch.inference_mode():
-            out = pipe(**call)
-        t2 = time.perf_counter()
-        image = _to_uint8(out.images[0])
-        if on_image is not None:
-            on_image(image)
-        fidelity = fidelity_measure(
-            image=image, palette=spec.palette, recipe=spec.recipe.components
+        run = denoise(
+            self.cache, spec, opts, start=start, progress=progress, should_stop=should_stop
         )
-        t3 = time.perf_counter()
+        if on_image is not None:
+            on_image(run.image)
+        t0 = time.perf_counter()
+        fidelity = fidelity_measure(
+            image=run.image, palette=spec.palette, recipe=spec.recipe.components
+        )
         if progress is not None:
             progress(100)
         return RenderResult(
-            image=image,
+            image=run.image,
             fidelity=fidelity,
             engine=self.name,
             engine_version=self.version,
-            model_revision=loaded.revision,
-            timings={
-                "load": t_load,
-                "inference": t2 - t1,
-                "postprocess": t3 - t2,
-                "total": t3 - t0,
-            },
+            model_revision=run.revision,
+            timings={**run.timings, "postprocess": time.perf_counter() - t0},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Denoised:
+    image: NDArray[np.uint8]
+    revision: str
+    timings: dict[str, float]
+
+
+def denoise(
+    cache: ModelCache,
+    spec: RenderSpec,
+    opts: DiffusionOptions,
+    *,
+    start: NDArray[np.uint8] | None,
+    progress: Progress | None,
+    should_stop: ShouldStop | None,
+) -> Denoised:
+    """One pipeline call: txt2img, or img2img from `start`; progress up to DENOISED_PERCENT."""
+    folder = model_folder(opts.model)
+    if progress is not None:
+        progress(0)
+    t0 = time.perf_counter()
+    loaded, _hit = cache.get(folder, device_pick())
+    t_load = time.perf_counter() - t0
+    pipe = loaded.pipeline("txt2img" if start is None else "img2img")
+    steps = opts.steps_for(spec.params.quality)
+    # img2img runs the last `strength` of the schedule.
+    pipe_steps = steps if start is None else max(1, int(steps * opts.strength))
+    if progress is not None:
+        progress(READY_PERCENT)
+
+    def on_step(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if should_stop is not None and should_stop():
+            raise RenderCanceled(f"canceled after denoising step {step + 1}")
+        if progress is not None:
+            done = min(1.0, (step + 1) / pipe_steps)
+            progress(READY_PERCENT + round(done * (DENOISED_PERCENT - READY_PERCENT)))
+        return kwargs
+
+    import torch
+
+    call: dict[str, Any] = {
+        "prompt": tile_prompt(spec),
+        "negative_prompt": opts.negative_prompt or None,
+        "num_inference_steps": steps,
+        "guidance_scale": opts.guidance,
+        "generator": torch.Generator(device="cpu").manual_seed(spec.seed),
+        "output_type": "np",
+        "callback_on_step_end": on_step,
+    }
+    if start is None:
+        call["height"] = call["width"] = spec.params.size - spec.params.size % 8
+    else:
+        call["image"] = start.astype(np.float32) / 255.0
+        call["strength"] = opts.strength
+    t1 = time.perf_counter()
+    with torch.inference_mode():
+        out = pipe(**call)
+    t2 = time.perf_counter()
+    return Denoised(
+        image=_to_uint8(out.images[0]),
+        revision=loaded.revision,
+        timings={"load": t_load, "inference": t2 - t1, "total": t2 - t0},
+    )
 
 
 def _to_uint8(image: NDArray[np.float32]) -> NDArray[np.uint8]:

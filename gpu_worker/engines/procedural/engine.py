@@ -44,6 +44,12 @@ def _at_output_size(chips: NDArray[np.int32], size: int) -> NDArray[np.int32]:
     return np.ascontiguousarray(chips[step // 2 :: step, step // 2 :: step][:size, :size])
 
 
+def output_labels(layers: Layers, size: int) -> NDArray[np.int32]:
+    """Every pixel's chip id at the picture's size (0 off the tile; a wall chip has its
+    top twin's id)."""
+    return _at_output_size(layers.labels, size)
+
+
 def _thumbnail(spec: RenderSpec) -> NDArray[np.uint8] | None:
     """The same tile, recipe, view and seed drawn at thumbnail size.
 
