@@ -19,7 +19,7 @@ from gpu_worker.param_kinds import ChoiceParam
 from gpu_worker.params import RenderParams, render_param_declarations
 from renders.admin_forms import BulkRenderForm
 from renders.errors import RenderRequestError
-from renders.models import RenderJob
+from renders.models import RenderJob, Worker
 from renders.plots import timeline_svg
 from renders.selectors import render_jobs_with_param, render_telemetry_summary
 from renders.services import Requester, render_job_cancel, render_job_resubmit
@@ -318,3 +318,46 @@ def render_all_views(
             "opts": modeladmin.model._meta,
         },
     )
+
+
+@admin.register(Worker)
+class WorkerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The render workers as they last reported themselves: device, memory, loaded models."""
+
+    list_display = [
+        "name",
+        "device",
+        "alive",
+        "current_job",
+        "models_loaded",
+        "device_memory",
+        "memory_budget_mb",
+        "rss_mb",
+        "last_heartbeat",
+    ]
+    search_fields = ["name", "hostname", "device"]
+
+    @admin.display(boolean=True, description="Alive")
+    def alive(self, worker: Worker) -> bool:
+        return worker.alive
+
+    @admin.display(description="Models loaded")
+    def models_loaded(self, worker: Worker) -> str:
+        entries = worker.loaded_pipelines or []
+        if not entries:
+            return "-"
+        return format_html_join(
+            ", ",
+            '<span title="{}">{} ({})</span>',
+            (
+                (e.get("revision", ""), str(e.get("model", "")).rsplit("/", 1)[-1], e.get("device"))
+                for e in entries
+            ),
+        )
+
+    @admin.display(description="Device memory MB (used / total)")
+    def device_memory(self, worker: Worker) -> str:
+        used, total = worker.device_memory_used_mb, worker.device_memory_total_mb
+        if used is None and total is None:
+            return "-"
+        return f"{used if used is not None else '?'} / {total if total is not None else '?'}"

@@ -215,3 +215,12 @@ class Worker(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def alive(self) -> bool:
+        """Heard from within RENDER_HEARTBEAT_STALE_S."""
+        from django.conf import settings
+        from django.utils import timezone
+
+        age = (timezone.now() - self.last_heartbeat).total_seconds()
+        return age < settings.RENDER_HEARTBEAT_STALE_S

@@ -76,7 +76,26 @@ def engine_options_check(name: str, options: Mapping[str, Any]) -> None:
 
 @cache
 def engine_get(name: str) -> Engine:
-    """The (shared, stateless) engine instance for `name`; raises UnknownEngine."""
+    """The (shared) engine instance for `name`; raises UnknownEngine."""
     info = _info(name)
     cls = getattr(importlib.import_module(info.module), info.attribute)
-    return cls()
+    engine: Engine = cls()
+    _instances[name] = engine
+    return engine
+
+
+_instances: dict[str, Engine] = {}
+
+
+def engines_loaded() -> list[dict[str, Any]]:
+    """What the engines this process has used keep loaded (models, pipelines), each once.
+
+    Asks only engines already made here, so a worker that never ran a diffusion job never
+    imports torch to answer.
+    """
+    seen: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for name in sorted(_instances):
+        describe = getattr(_instances[name], "loaded", None)
+        for entry in describe() if describe is not None else []:
+            seen.setdefault((entry["model"], entry["revision"], entry["device"]), entry)
+    return list(seen.values())

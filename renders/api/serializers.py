@@ -168,8 +168,4 @@ class WorkerSerializer(serializers.ModelSerializer):
         ]
 
     def get_alive(self, worker: Worker) -> bool:
-        from django.conf import settings
-        from django.utils import timezone
-
-        age = (timezone.now() - worker.last_heartbeat).total_seconds()
-        return age < settings.RENDER_HEARTBEAT_STALE_S
+        return worker.alive

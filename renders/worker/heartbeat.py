@@ -17,6 +17,7 @@ from celery.signals import worker_ready, worker_shutdown
 from django.db import connection
 from django.utils import timezone
 
+from gpu_worker.engines.registry import engines_loaded
 from gpu_worker.monitor import DeviceInfo, Sample, device_describe
 from renders.models import Worker
 
@@ -32,6 +33,8 @@ def _identity(*, name: str, device: DeviceInfo) -> dict[str, object]:
         "pid": os.getpid(),
         "device": device.name,
         "device_memory_total_mb": device.memory_total_mb,
+        # Models the engines keep loaded (a diffusion worker's cache); [] for procedural.
+        "loaded_pipelines": engines_loaded(),
         "last_heartbeat": timezone.now(),
     }
 
@@ -64,7 +67,7 @@ def worker_heartbeat(
 
 
 def worker_job_done(*, name: str) -> None:
-    Worker.objects.filter(name=name).update(current_job=None)
+    Worker.objects.filter(name=name).update(current_job=None, loaded_pipelines=engines_loaded())
 
 
 def worker_forget(*, name: str) -> None:

@@ -48,7 +48,7 @@ def test_txt2img_renders_the_spec_and_measures_it(tiny_model):
 
 
 def test_the_same_spec_gives_the_same_picture_from_one_load(tiny_model):
-    engine = DiffusionEngine()
+    engine = DiffusionEngine(ModelCache())
     first = engine.render(diffusion_spec(tiny_model))
     second = engine.render(diffusion_spec(tiny_model))
     assert np.array_equal(first.image, second.image)
@@ -59,7 +59,7 @@ def test_the_same_spec_gives_the_same_picture_from_one_load(tiny_model):
 
 
 def test_img2img_starts_from_the_procedural_render_and_shares_the_weights(tiny_model):
-    engine = DiffusionEngine()
+    engine = DiffusionEngine(ModelCache())
     txt = engine.render(diffusion_spec(tiny_model))
     img = engine.render(diffusion_spec(tiny_model, mode="img2img", strength=0.5))
     assert img.image.shape == (256, 256, 3)
@@ -190,3 +190,19 @@ def test_chip_colour_transfer_sets_each_chip_mean_and_keeps_texture():
         assert np.allclose(LIN32[out[m]].mean(0), LIN32[base[m]].mean(0), atol=0.01)
         # The texture stays: pixels keep their order of brightness within the chip.
         assert np.corrcoef(noisy[m][:, 1].astype(float), out[m][:, 1].astype(float))[0, 1] > 0.9
+
+
+def test_the_engines_share_one_cache_and_say_what_is_loaded(tiny_model):
+    from gpu_worker.engines.registry import engine_get, engines_loaded
+
+    engine_get("diffusion").render(diffusion_spec(tiny_model))
+    hybrid = diffusion_spec(tiny_model)
+    hybrid = replace(hybrid, params=replace(hybrid.params, engine="hybrid"))
+    engine_get("hybrid").render(hybrid)
+    loaded = [e for e in engines_loaded() if e["model"] == str(tiny_model)]
+    assert len(loaded) == 1  # one copy of the weights for both engines
+    assert loaded[0]["revision"] == model_revision(tiny_model)
+    assert loaded[0]["pipelines"] == ["img2img", "txt2img"] or set(loaded[0]["pipelines"]) == {
+        "txt2img",
+        "img2img",
+    }

@@ -179,3 +179,29 @@ def test_rerender_of_a_derived_seed_job_derives_it_again(admin_client, db, demo_
     again = RenderJob.objects.exclude(pk=job.pk).get()
     assert again.seed_derived and again.params == job.params
     assert again.render_key == job.render_key and again.source == "admin"
+
+
+def test_the_worker_list_shows_device_memory_and_loaded_models(admin_client, db):
+    from django.utils import timezone
+
+    from renders.models import Worker
+
+    now = timezone.now()
+    Worker.objects.create(
+        name="gpu0@host",
+        hostname="host",
+        pid=1,
+        device="NVIDIA H200",
+        device_memory_total_mb=143_771,
+        device_memory_used_mb=12_000,
+        memory_budget_mb=115_016,
+        loaded_pipelines=[
+            {"model": "/models/sdxl-base", "revision": "sha256:abc", "device": "cuda"}
+        ],
+        started_at=now,
+        last_heartbeat=now,
+    )
+    page = admin_client.get("/admin/renders/worker/").content.decode()
+    assert "gpu0@host" in page and "NVIDIA H200" in page
+    assert "sdxl-base (cuda)" in page and "12000.0 / 143771.0" in page
+    assert admin_client.get("/admin/renders/worker/add/").status_code == 403

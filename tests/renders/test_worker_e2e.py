@@ -95,7 +95,7 @@ def test_submit_poll_and_fetch_the_png(celery_worker_live, render_client):
 
 
 def test_a_hybrid_render_with_the_tiny_model_through_the_api(
-    celery_worker_live, render_client, settings, monkeypatch, tmp_path
+    celery_worker_live, render_client, staff_client, settings, monkeypatch, tmp_path
 ):
     from gpu_worker.engines.diffusion.models import ALLOW_CPU_ENV, model_revision
     from gpu_worker.engines.diffusion.tiny import tiny_sdxl_save
@@ -121,6 +121,11 @@ def test_a_hybrid_render_with_the_tiny_model_through_the_api(
     assert telemetry.engine_render_s is not None and telemetry.engine_render_s > 0
     assert telemetry.timeline
     assert "torch" in telemetry.versions
+    # The worker says which model it keeps loaded.
+    worker = Worker.objects.get(name=RenderJob.objects.get(pk=job_id).worker)
+    assert [p["revision"] for p in worker.loaded_pipelines] == [model_revision(model)]
+    rows = staff_client.get("/api/v1/workers/").json()
+    assert any(row["loaded_pipelines"] for row in rows)
 
 
 def test_a_second_render_for_the_same_slot_keeps_the_first_in_history(

@@ -20,7 +20,7 @@ from gpu_worker.contract import (
 )
 
 from ..registry import engine_version
-from .models import ModelCache, device_pick, model_folder
+from .models import ModelCache, device_pick, model_folder, shared_cache
 from .options import DiffusionOptions, diffusion_options_parse
 from .prompt import tile_prompt
 
@@ -34,8 +34,11 @@ class DiffusionEngine:
     name = "diffusion"
     version = engine_version("diffusion")
 
-    def __init__(self) -> None:
-        self.cache = ModelCache()
+    def __init__(self, cache: ModelCache | None = None) -> None:
+        self.cache = shared_cache() if cache is None else cache
+
+    def loaded(self) -> list[dict[str, Any]]:
+        return self.cache.describe()
 
     def render(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from ..procedural.render import render_layers
 from ..registry import engine_version
 from .correct import chip_colour_transfer
 from .engine import denoise
-from .models import ModelCache
+from .models import ModelCache, shared_cache
 from .options import OptionError, diffusion_options_parse
 
 
@@ -29,8 +30,11 @@ class HybridEngine:
     name = "hybrid"
     version = engine_version("hybrid")
 
-    def __init__(self) -> None:
-        self.cache = ModelCache()
+    def __init__(self, cache: ModelCache | None = None) -> None:
+        self.cache = shared_cache() if cache is None else cache
+
+    def loaded(self) -> list[dict[str, Any]]:
+        return self.cache.describe()
 
     def render(
         self,

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,8 @@ class LoadedModel:
     revision: str
     device: str
     txt2img: Any
+    load_s: float = 0.0
+    loaded_at: float = field(default_factory=time.time)
     pipelines: dict[str, Any] = field(default_factory=dict)
 
     def pipeline(self, mode: str) -> Any:
@@ -116,10 +120,35 @@ class ModelCache:
                 return self._models[key], True
             while len(self._models) >= self.capacity:
                 self._models.popitem(last=False)
-            loaded = LoadedModel(revision=revision, device=device, txt2img=_load(folder, device))
+            t0 = time.perf_counter()
+            pipe = _load(folder, device)
+            loaded = LoadedModel(
+                revision=revision, device=device, txt2img=pipe, load_s=time.perf_counter() - t0
+            )
             self._models[key] = loaded
             self.loads += 1
             return loaded, False
+
+    def describe(self) -> list[dict[str, Any]]:
+        """What is loaded, least recently used first: for heartbeats and the admin."""
+        with self._lock:
+            return [
+                {
+                    "model": str(folder),
+                    "revision": loaded.revision,
+                    "device": device,
+                    "pipelines": ["txt2img", *sorted(loaded.pipelines)],
+                    "load_s": round(loaded.load_s, 3),
+                    "loaded_at": round(loaded.loaded_at, 3),
+                }
+                for (folder, _revision, device), loaded in self._models.items()
+            ]
+
+
+@cache
+def shared_cache() -> ModelCache:
+    """The worker process's one cache: the diffusion and hybrid engines share its models."""
+    return ModelCache()
 
 
 def _load(folder: Path, device: str) -> Any:
