@@ -20,7 +20,7 @@ from gpu_worker.contract import (
 )
 
 from ..registry import engine_version
-from .models import ModelCache, device_pick, model_folder, shared_cache
+from .models import ModelCache, ModelCacheUser, device_pick, model_folder
 from .options import DiffusionOptions, diffusion_options_parse
 from .prompt import tile_prompt
 
@@ -30,15 +30,9 @@ READY_PERCENT = 5
 DENOISED_PERCENT = 90
 
 
-class DiffusionEngine:
+class DiffusionEngine(ModelCacheUser):
     name = "diffusion"
     version = engine_version("diffusion")
-
-    def __init__(self, cache: ModelCache | None = None) -> None:
-        self.cache = shared_cache() if cache is None else cache
-
-    def loaded(self) -> list[dict[str, Any]]:
-        return self.cache.describe()
 
     def render(
         self,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
@@ -22,19 +21,13 @@ from ..procedural.render import render_layers
 from ..registry import engine_version
 from .correct import chip_colour_transfer
 from .engine import denoise
-from .models import ModelCache, shared_cache
+from .models import ModelCacheUser
 from .options import OptionError, diffusion_options_parse
 
 
-class HybridEngine:
+class HybridEngine(ModelCacheUser):
     name = "hybrid"
     version = engine_version("hybrid")
-
-    def __init__(self, cache: ModelCache | None = None) -> None:
-        self.cache = shared_cache() if cache is None else cache
-
-    def loaded(self) -> list[dict[str, Any]]:
-        return self.cache.describe()
 
     def render(
         self,

@@ -159,3 +159,14 @@ def _load(folder: Path, device: str) -> Any:
     pipe = StableDiffusionXLPipeline.from_pretrained(folder, dtype=dtype, local_files_only=True)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
+
+
+class ModelCacheUser:
+    """An engine that renders with the worker's loaded models (the shared cache by default;
+    a test may give one of its own)."""
+
+    def __init__(self, cache: ModelCache | None = None) -> None:
+        self.cache = shared_cache() if cache is None else cache
+
+    def loaded(self) -> list[dict[str, Any]]:
+        return self.cache.describe()
