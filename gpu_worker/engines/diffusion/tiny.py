@@ -1,9 +1,12 @@
-"""Tiny random-weight SDXL models, built offline, for tests and CPU development.
+"""Random-weight SDXL models, built offline: tiny ones for tests and CPU development, and
+full-size ones (the published SDXL base shapes) for the GPU benchmark on a machine without
+the real weights.
 
 Same classes and file layout as a real SDXL checkout (`save_pretrained`), so they load
-through the production code; only the sizes are small: a 256 px, 4-step render takes well
-under a second on two CPU cores. Nothing is downloaded: the tokenizer's vocabulary is
+through the production code. Nothing is downloaded: the tokenizer's vocabulary is
 generated here (characters only, no merges), the weights are random from a fixed seed.
+A tiny model renders 256 px in 4 steps well under a second on two CPU cores; random
+weights change the pictures, not the time, so a full-size one times every real kernel.
 """
 
 from __future__ import annotations
@@ -25,6 +28,15 @@ def _vocab() -> dict[str, int]:
 
 def tiny_sdxl_save(folder: Path, *, seed: int = 0) -> Path:
     """Write a tiny SDXL pipeline (UNet, VAE, two text encoders, tokenizers, scheduler)."""
+    return _sdxl_save(folder, seed=seed, full=False)
+
+
+def sdxl_random_save(folder: Path, *, seed: int = 0) -> Path:
+    """Write an SDXL base pipeline of the published shapes with random weights (fp16)."""
+    return _sdxl_save(folder, seed=seed, full=True)
+
+
+def _sdxl_save(folder: Path, *, seed: int, full: bool) -> Path:
     import torch
     from diffusers import (
         AutoencoderKL,
@@ -41,46 +53,103 @@ def tiny_sdxl_save(folder: Path, *, seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     vocab = _vocab()
-    text_config = CLIPTextConfig(
-        bos_token_id=0,
-        eos_token_id=1,
-        pad_token_id=1,
-        hidden_size=HIDDEN,
-        intermediate_size=37,
-        num_attention_heads=4,
-        num_hidden_layers=2,
-        vocab_size=len(vocab),
-        max_position_embeddings=TOKEN_MAX,
-        projection_dim=HIDDEN,
-        hidden_act="gelu",
-    )
-    unet = UNet2DConditionModel(
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        sample_size=32,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        attention_head_dim=(2, 4),
-        use_linear_projection=True,
-        addition_embed_type="text_time",
-        addition_time_embed_dim=TIME_EMBED,
-        transformer_layers_per_block=(1, 1),
-        projection_class_embeddings_input_dim=6 * TIME_EMBED + HIDDEN,
-        cross_attention_dim=2 * HIDDEN,
-        norm_num_groups=8,
-    )
-    vae = AutoencoderKL(
-        block_out_channels=(8, 16, 16, 16),
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        latent_channels=4,
-        norm_num_groups=8,
-        sample_size=256,
-    )
+    if full:
+        # SDXL base 1.0: CLIP ViT-L text encoder, OpenCLIP ViT-bigG text encoder with
+        # projection, a 2.6 B parameter UNet, the 4-channel VAE.
+        text_configs = [
+            CLIPTextConfig(
+                vocab_size=49408,
+                hidden_size=768,
+                intermediate_size=3072,
+                num_attention_heads=12,
+                num_hidden_layers=12,
+                projection_dim=768,
+                max_position_embeddings=TOKEN_MAX,
+                hidden_act="quick_gelu",
+                bos_token_id=0,
+                eos_token_id=1,
+                pad_token_id=1,
+            ),
+            CLIPTextConfig(
+                vocab_size=49408,
+                hidden_size=1280,
+                intermediate_size=5120,
+                num_attention_heads=20,
+                num_hidden_layers=32,
+                projection_dim=1280,
+                max_position_embeddings=TOKEN_MAX,
+                hidden_act="gelu",
+                bos_token_id=0,
+                eos_token_id=1,
+                pad_token_id=1,
+            ),
+        ]
+        unet = UNet2DConditionModel(
+            sample_size=128,
+            block_out_channels=(320, 640, 1280),
+            layers_per_block=2,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+            transformer_layers_per_block=(1, 2, 10),
+            attention_head_dim=(5, 10, 20),
+            cross_attention_dim=2048,
+            use_linear_projection=True,
+            addition_embed_type="text_time",
+            addition_time_embed_dim=256,
+            projection_class_embeddings_input_dim=2816,
+        )
+        vae = AutoencoderKL(
+            block_out_channels=(128, 256, 512, 512),
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            latent_channels=4,
+            layers_per_block=2,
+            sample_size=1024,
+            scaling_factor=0.13025,
+        )
+    else:
+        text_configs = [
+            CLIPTextConfig(
+                bos_token_id=0,
+                eos_token_id=1,
+                pad_token_id=1,
+                hidden_size=HIDDEN,
+                intermediate_size=37,
+                num_attention_heads=4,
+                num_hidden_layers=2,
+                vocab_size=len(vocab),
+                max_position_embeddings=TOKEN_MAX,
+                projection_dim=HIDDEN,
+                hidden_act="gelu",
+            )
+        ] * 2
+        unet = UNet2DConditionModel(
+            block_out_channels=(32, 64),
+            layers_per_block=1,
+            sample_size=32,
+            in_channels=4,
+            out_channels=4,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            attention_head_dim=(2, 4),
+            use_linear_projection=True,
+            addition_embed_type="text_time",
+            addition_time_embed_dim=TIME_EMBED,
+            transformer_layers_per_block=(1, 1),
+            projection_class_embeddings_input_dim=6 * TIME_EMBED + HIDDEN,
+            cross_attention_dim=2 * HIDDEN,
+            norm_num_groups=8,
+        )
+        vae = AutoencoderKL(
+            block_out_channels=(8, 16, 16, 16),
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            latent_channels=4,
+            norm_num_groups=8,
+            sample_size=256,
+        )
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085,
         beta_end=0.012,
@@ -93,13 +162,15 @@ def tiny_sdxl_save(folder: Path, *, seed: int = 0) -> Path:
     ]
     pipe = StableDiffusionXLPipeline(
         vae=vae,
-        text_encoder=CLIPTextModel(text_config),
-        text_encoder_2=CLIPTextModelWithProjection(text_config),
+        text_encoder=CLIPTextModel(text_configs[0]),
+        text_encoder_2=CLIPTextModelWithProjection(text_configs[1]),
         tokenizer=tokenizers[0],
         tokenizer_2=tokenizers[1],
         unet=unet,
         scheduler=scheduler,
     )
+    if full:
+        pipe = pipe.to(torch.float16)
     folder.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(folder, safe_serialization=True)
     return folder
