@@ -6,10 +6,12 @@ disk). Production sets DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and DE
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
 
+from gpu_worker.budget import FRACTION_ENV, BudgetError, memory_fraction_setting
 from plitka_site.env import ConfigError, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -128,6 +130,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 RENDER_QUEUES = {"interactive": "render.interactive", "batch": "render.batch"}
 RENDER_ENGINES_ENABLED = env_list("RENDER_ENGINES_ENABLED", ["procedural"])
+# Share of a GPU worker's device memory (gpu_worker.budget); refused here, at start, if bad.
+try:
+    PLITKA_GPU_MEMORY_FRACTION = memory_fraction_setting(os.environ.get(FRACTION_ENV))
+except BudgetError as exc:
+    raise ConfigError(str(exc)) from exc
 RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 3)
 # A running job whose worker has not beaten for this long is taken as lost.
 RENDER_HEARTBEAT_STALE_S = env_int("RENDER_HEARTBEAT_STALE_S", 60)

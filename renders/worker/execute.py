@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from gpu_worker.budget import memory_budget_mb
 from gpu_worker.contract import RenderCanceled
 from gpu_worker.monitor import DeviceInfo, Sample, device_describe
 from gpu_worker.runner import RenderOutcome, render_run
@@ -224,7 +225,9 @@ def _telemetry_values(
         "cache_hit": outcome.cache_hit,
         "peak_device_memory_mb": monitor.peak("gpu_mem_used_mb"),
         "total_device_memory_mb": outcome.device.memory_total_mb,
-        "memory_budget_mb": None,
+        "memory_budget_mb": memory_budget_mb(
+            total_mb=outcome.device.memory_total_mb, setting=settings.PLITKA_GPU_MEMORY_FRACTION
+        ),
         "gpu_util_mean": monitor.mean("gpu_util"),
         "gpu_util_max": monitor.peak("gpu_util"),
         "cpu_percent_mean": monitor.mean("cpu_percent"),

@@ -14,9 +14,11 @@ import uuid
 from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from gpu_worker.budget import memory_budget_mb
 from gpu_worker.engines.registry import engines_loaded
 from gpu_worker.monitor import DeviceInfo, Sample, device_describe
 from renders.models import Worker
@@ -33,6 +35,9 @@ def _identity(*, name: str, device: DeviceInfo) -> dict[str, object]:
         "pid": os.getpid(),
         "device": device.name,
         "device_memory_total_mb": device.memory_total_mb,
+        "memory_budget_mb": memory_budget_mb(
+            total_mb=device.memory_total_mb, setting=settings.PLITKA_GPU_MEMORY_FRACTION
+        ),
         # Models the engines keep loaded (a diffusion worker's cache); [] for procedural.
         "loaded_pipelines": engines_loaded(),
         "last_heartbeat": timezone.now(),

@@ -206,3 +206,23 @@ def test_the_engines_share_one_cache_and_say_what_is_loaded(tiny_model):
         "txt2img",
         "img2img",
     }
+
+
+def test_a_budget_smaller_than_two_models_evicts_before_loading(tiny_model, tmp_path):
+    from gpu_worker.engines.diffusion.models import model_size_mb
+
+    other = tiny_sdxl_save(tmp_path / "other", seed=1)
+    one = model_size_mb(tiny_model)
+    cache = ModelCache(capacity=4, budget_mb=1.5 * one)
+    cache.get(tiny_model, "cpu")
+    cache.get(other, "cpu")
+    assert cache.evictions == 1
+    assert [e["model"] for e in cache.describe()] == [str(other)]
+    assert cache.describe()[0]["size_mb"] == model_size_mb(other)
+
+
+def test_a_model_larger_than_the_budget_is_refused_by_name(tiny_model):
+    cache = ModelCache(budget_mb=0.01)
+    with pytest.raises(RuntimeError, match="memory budget of 0 MB"):
+        cache.get(tiny_model, "cpu")
+    assert cache.loads == 0

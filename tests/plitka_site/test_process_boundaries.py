@@ -160,3 +160,19 @@ def test_the_engines_and_the_analyzer_load_without_django():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_bad_gpu_memory_fraction_stops_a_process_at_start():
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "PLITKA_GPU_MEMORY_FRACTION": "0.95",
+        "DJANGO_SETTINGS_MODULE": "plitka_site.settings",
+    }
+    probe = "import django; django.setup()"
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "PLITKA_GPU_MEMORY_FRACTION='0.95' is outside 0.5-0.8" in done.stderr

@@ -17,9 +17,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from gpu_worker.budget import memory_fraction, memory_fraction_from_env
+
 from .options import OptionError
 
 ALLOW_CPU_ENV = "PLITKA_DIFFUSION_ALLOW_CPU"
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")
 # Loaded models kept per worker process (least recently used evicted first).
 CACHE_MODELS = int(os.environ.get("PLITKA_DIFFUSION_CACHE_MODELS", "2"))
 _HASH_CHUNK = 1 << 20
@@ -60,6 +63,12 @@ def model_revision(folder: Path) -> str:
     return _revisions[key]
 
 
+def model_size_mb(folder: Path) -> float:
+    """The model's weights as stored: what loading it puts on the device, about."""
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.suffix in WEIGHT_SUFFIXES)
+    return round(size / 2**20, 1)
+
+
 def device_pick() -> str:
     """The device this worker renders on: its GPU; the CPU only where allowed (tests)."""
     import torch
@@ -84,6 +93,7 @@ class LoadedModel:
     revision: str
     device: str
     txt2img: Any
+    size_mb: float = 0.0
     load_s: float = 0.0
     loaded_at: float = field(default_factory=time.time)
     pipelines: dict[str, Any] = field(default_factory=dict)
@@ -102,10 +112,14 @@ class LoadedModel:
 
 
 class ModelCache:
-    """Loaded models by (folder, revision, device), least recently used evicted first."""
+    """Loaded models by (folder, revision, device), least recently used evicted first:
+    before a load, until both the count (`capacity`) and the memory (`budget_mb`, the
+    models' stored weights) leave room for it."""
 
-    def __init__(self, capacity: int = CACHE_MODELS) -> None:
+    def __init__(self, capacity: int = CACHE_MODELS, budget_mb: float | None = None) -> None:
         self.capacity = max(1, capacity)
+        self.budget_mb = budget_mb
+        self.evictions = 0
         self._models: OrderedDict[tuple[Path, str, str], LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
         self.loads = 0
@@ -118,16 +132,39 @@ class ModelCache:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key], True
-            while len(self._models) >= self.capacity:
-                self._models.popitem(last=False)
+            need = model_size_mb(folder)
+            if self.budget_mb is not None and need > self.budget_mb:
+                raise RuntimeError(
+                    f"model {folder} needs about {need:.0f} MB, more than this worker's "
+                    f"memory budget of {self.budget_mb:.0f} MB"
+                )
+            self._evict_for(need)
             t0 = time.perf_counter()
             pipe = _load(folder, device)
             loaded = LoadedModel(
-                revision=revision, device=device, txt2img=pipe, load_s=time.perf_counter() - t0
+                revision=revision,
+                device=device,
+                txt2img=pipe,
+                size_mb=need,
+                load_s=time.perf_counter() - t0,
             )
             self._models[key] = loaded
             self.loads += 1
             return loaded, False
+
+    def _evict_for(self, need_mb: float) -> None:
+        def full() -> bool:
+            used = sum(m.size_mb for m in self._models.values())
+            over = self.budget_mb is not None and used + need_mb > self.budget_mb
+            return len(self._models) >= self.capacity or over
+
+        evicted = False
+        while self._models and full():
+            self._models.popitem(last=False)
+            self.evictions += 1
+            evicted = True
+        if evicted:
+            _release_device_memory()
 
     def describe(self) -> list[dict[str, Any]]:
         """What is loaded, least recently used first: for heartbeats and the admin."""
@@ -138,6 +175,7 @@ class ModelCache:
                     "revision": loaded.revision,
                     "device": device,
                     "pipelines": ["txt2img", *sorted(loaded.pipelines)],
+                    "size_mb": loaded.size_mb,
                     "load_s": round(loaded.load_s, 3),
                     "loaded_at": round(loaded.loaded_at, 3),
                 }
@@ -147,8 +185,38 @@ class ModelCache:
 
 @cache
 def shared_cache() -> ModelCache:
-    """The worker process's one cache: the diffusion and hybrid engines share its models."""
-    return ModelCache()
+    """The worker process's one cache: the diffusion and hybrid engines share its models.
+
+    On a CUDA device the process is held to its memory budget (gpu_worker.budget) by the
+    allocator too, so a model that would overrun it fails to load instead of starving
+    whatever else shares the card.
+    """
+    return ModelCache(budget_mb=device_budget_mb())
+
+
+def device_budget_mb() -> float | None:
+    """This process's device memory budget in MB; None on the CPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    total_mb = torch.cuda.get_device_properties(0).total_memory / 2**20
+    fraction = memory_fraction(total_mb=total_mb, setting=memory_fraction_from_env())
+    if fraction is None:
+        return None
+    torch.cuda.set_per_process_memory_fraction(fraction)
+    return round(total_mb * fraction, 1)
+
+
+def _release_device_memory() -> None:
+    """After an eviction: give the freed blocks back, so the allocator's numbers show it."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _load(folder: Path, device: str) -> Any:
