@@ -96,6 +96,10 @@ class RenderResult:
     # The picture for the thumbnail, drawn at thumbnail size by an engine that can (its
     # texture then stays visible and measurable there); None: the image is shrunk.
     thumbnail: NDArray[np.uint8] | None = None
+    # Engines with a model cache: whether the model was loaded already (None: the runner
+    # judges by the engine alone), and how often an out-of-memory error was retried.
+    cache_hit: bool | None = None
+    oom_retries: int = 0
 
 
 @runtime_checkable

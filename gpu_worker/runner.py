@@ -42,6 +42,7 @@ class RenderOutcome:
     monitor: MonitorSummary
     device: DeviceInfo
     versions: dict[str, str] = field(default_factory=dict)
+    oom_retries: int = 0
 
 
 @cache
@@ -162,7 +163,8 @@ def render_run(
         engine=result.engine,
         engine_version=result.engine_version,
         model_revision=result.model_revision,
-        cache_hit=cache_hit,
+        cache_hit=cache_hit if result.cache_hit is None else result.cache_hit,
+        oom_retries=result.oom_retries,
         timings={key: round(value, 4) for key, value in timings.items()},
         monitor=summary,
         device=device,

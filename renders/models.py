@@ -153,6 +153,9 @@ class RenderTelemetry(models.Model):
     total_s = models.FloatField(null=True)
     engine_render_s = models.FloatField(null=True, help_text="The engine's own render call.")
     cache_hit = models.BooleanField(null=True)
+    oom_retries = models.PositiveSmallIntegerField(
+        default=0, help_text="Out-of-memory errors retried with lighter settings."
+    )
     peak_device_memory_mb = models.FloatField(null=True)
     total_device_memory_mb = models.FloatField(null=True)
     memory_budget_mb = models.FloatField(null=True)

@@ -223,6 +223,7 @@ def _telemetry_values(
         "total_s": (finished - claim.started_at).total_seconds(),
         "engine_render_s": timings.get("engine_render"),
         "cache_hit": outcome.cache_hit,
+        "oom_retries": outcome.oom_retries,
         "peak_device_memory_mb": monitor.peak("gpu_mem_used_mb"),
         "total_device_memory_mb": outcome.device.memory_total_mb,
         "memory_budget_mb": memory_budget_mb(

@@ -226,3 +226,40 @@ def test_a_model_larger_than_the_budget_is_refused_by_name(tiny_model):
     with pytest.raises(RuntimeError, match="memory budget of 0 MB"):
         cache.get(tiny_model, "cpu")
     assert cache.loads == 0
+
+
+class _RunsOutOfMemory:
+    """A pipeline that raises the CUDA out-of-memory error on its first `fail` calls."""
+
+    def __init__(self, real, fail: int) -> None:
+        self.real, self.fail, self.calls = real, fail, 0
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def __call__(self, **kwargs):
+        import torch
+
+        self.calls += 1
+        if self.calls <= self.fail:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return self.real(**kwargs)
+
+
+def test_out_of_memory_is_retried_once_with_lighter_settings(tiny_model):
+    engine = DiffusionEngine(ModelCache())
+    loaded, _ = engine.cache.get(tiny_model, "cpu")
+    loaded.txt2img = _RunsOutOfMemory(loaded.txt2img, fail=1)
+    result = engine.render(diffusion_spec(tiny_model))
+    assert result.oom_retries == 1 and result.cache_hit
+    assert loaded.lightened and engine.loaded()[0]["lightened"]
+
+
+def test_a_second_out_of_memory_is_the_jobs_error(tiny_model):
+    import torch
+
+    engine = DiffusionEngine(ModelCache())
+    loaded, _ = engine.cache.get(tiny_model, "cpu")
+    loaded.txt2img = _RunsOutOfMemory(loaded.txt2img, fail=2)
+    with pytest.raises(torch.OutOfMemoryError):
+        engine.render(diffusion_spec(tiny_model))

@@ -20,7 +20,7 @@ from gpu_worker.contract import (
 )
 
 from ..registry import engine_version
-from .models import ModelCache, ModelCacheUser, device_pick, model_folder
+from .models import ModelCache, ModelCacheUser, device_pick, model_folder, release_device_memory
 from .options import DiffusionOptions, diffusion_options_parse
 from .prompt import tile_prompt
 
@@ -66,6 +66,8 @@ class DiffusionEngine(ModelCacheUser):
             engine_version=self.version,
             model_revision=run.revision,
             timings={**run.timings, "postprocess": time.perf_counter() - t0},
+            cache_hit=run.cache_hit,
+            oom_retries=run.oom_retries,
         )
 
 
@@ -74,6 +76,8 @@ class Denoised:
     image: NDArray[np.uint8]
     revision: str
     timings: dict[str, float]
+    cache_hit: bool
+    oom_retries: int
 
 
 def denoise(
@@ -90,7 +94,7 @@ def denoise(
     if progress is not None:
         progress(0)
     t0 = time.perf_counter()
-    loaded, _hit = cache.get(folder, device_pick())
+    loaded, hit = cache.get(folder, device_pick())
     t_load = time.perf_counter() - t0
     pipe = loaded.pipeline("txt2img" if start is None else "img2img")
     steps = opts.steps_for(spec.params.quality)
@@ -124,13 +128,26 @@ def denoise(
         call["image"] = start.astype(np.float32) / 255.0
         call["strength"] = opts.strength
     t1 = time.perf_counter()
-    with torch.inference_mode():
-        out = pipe(**call)
+    retries = 0
+    try:
+        with torch.inference_mode():
+            out = pipe(**call)
+    except torch.OutOfMemoryError:
+        # Free what the failed call held and try once more, lighter: the VAE decodes in
+        # tiles and slices. A second failure is the job's error.
+        retries = 1
+        release_device_memory()
+        loaded.lighten()
+        call["generator"] = torch.Generator(device="cpu").manual_seed(spec.seed)
+        with torch.inference_mode():
+            out = pipe(**call)
     t2 = time.perf_counter()
     return Denoised(
         image=_to_uint8(out.images[0]),
         revision=loaded.revision,
         timings={"load": t_load, "inference": t2 - t1, "total": t2 - t0},
+        cache_hit=hit,
+        oom_retries=retries,
     )
 
 

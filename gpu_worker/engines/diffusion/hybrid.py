@@ -63,6 +63,8 @@ class HybridEngine(ModelCacheUser):
             engine=self.name,
             engine_version=self.version,
             model_revision=run.revision,
+            cache_hit=run.cache_hit,
+            oom_retries=run.oom_retries,
             timings={
                 **run.timings,
                 "base": t_base,

@@ -97,6 +97,13 @@ class LoadedModel:
     load_s: float = 0.0
     loaded_at: float = field(default_factory=time.time)
     pipelines: dict[str, Any] = field(default_factory=dict)
+    lightened: bool = False
+
+    def lighten(self) -> None:
+        """Lighter from now on (after an out-of-memory error): the VAE in tiles and slices."""
+        self.txt2img.vae.enable_tiling()
+        self.txt2img.vae.enable_slicing()
+        self.lightened = True
 
     def pipeline(self, mode: str) -> Any:
         if mode == "txt2img":
@@ -164,7 +171,7 @@ class ModelCache:
             self.evictions += 1
             evicted = True
         if evicted:
-            _release_device_memory()
+            release_device_memory()
 
     def describe(self) -> list[dict[str, Any]]:
         """What is loaded, least recently used first: for heartbeats and the admin."""
@@ -176,6 +183,7 @@ class ModelCache:
                     "device": device,
                     "pipelines": ["txt2img", *sorted(loaded.pipelines)],
                     "size_mb": loaded.size_mb,
+                    "lightened": loaded.lightened,
                     "load_s": round(loaded.load_s, 3),
                     "loaded_at": round(loaded.loaded_at, 3),
                 }
@@ -208,7 +216,7 @@ def device_budget_mb() -> float | None:
     return round(total_mb * fraction, 1)
 
 
-def _release_device_memory() -> None:
+def release_device_memory() -> None:
     """After an eviction: give the freed blocks back, so the allocator's numbers show it."""
     import gc
 
