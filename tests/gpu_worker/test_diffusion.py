@@ -11,7 +11,12 @@ from _gw_support import make_spec
 
 from gpu_worker.contract import RenderCanceled
 from gpu_worker.engines.diffusion.engine import DiffusionEngine
-from gpu_worker.engines.diffusion.models import ALLOW_CPU_ENV, ModelCache, model_revision
+from gpu_worker.engines.diffusion.models import (
+    ALLOW_CPU_ENV,
+    ModelCache,
+    adapters_of,
+    model_revision,
+)
 from gpu_worker.engines.diffusion.options import OptionError, diffusion_options_parse
 from gpu_worker.engines.diffusion.prompt import tile_prompt
 from gpu_worker.engines.diffusion.tiny import tiny_sdxl_save
@@ -263,3 +268,78 @@ def test_a_second_out_of_memory_is_the_jobs_error(tiny_model):
     loaded.txt2img = _RunsOutOfMemory(loaded.txt2img, fail=2)
     with pytest.raises(torch.OutOfMemoryError):
         engine.render(diffusion_spec(tiny_model))
+
+
+def test_textual_inversions_load_into_both_text_encoders(tiny_model, tmp_path):
+    from gpu_worker.engines.diffusion.tiny import tiny_textual_inversion_save
+
+    ti = tiny_textual_inversion_save(tmp_path / "plitka.safetensors")
+    engine = DiffusionEngine(ModelCache())
+    plain = engine.render(diffusion_spec(tiny_model))
+    options = {"textual_inversions": [{"path": str(ti), "token": "<plitka>"}]}
+    spec = diffusion_spec(tiny_model, **options)
+    with_ti = engine.render(spec)
+    loaded, _ = engine.cache.get(
+        tiny_model, "cpu", adapters_of(diffusion_options_parse(spec.params.options))
+    )
+    for tokenizer in (loaded.txt2img.tokenizer, loaded.txt2img.tokenizer_2):
+        assert "<plitka>" in tokenizer.get_vocab()
+    # Another set of weights: another revision, and a model of its own in the cache.
+    assert with_ti.model_revision != plain.model_revision
+    assert engine.cache.loads == 2
+
+
+@pytest.mark.parametrize(
+    ("width", "drop", "message"),
+    [(16, None, "does not fit this model's clip_l text encoder"), (32, "clip_g", "has no clip_g")],
+)
+def test_a_textual_inversion_that_does_not_fit_is_named(tiny_model, tmp_path, width, drop, message):
+    from safetensors.torch import load_file, save_file
+
+    from gpu_worker.engines.diffusion.tiny import tiny_textual_inversion_save
+
+    path = tiny_textual_inversion_save(tmp_path / "bad.safetensors", width=width)
+    if drop:
+        state = load_file(str(path))
+        del state[drop]
+        save_file(state, str(path))
+    spec = diffusion_spec(tiny_model, textual_inversions=[{"path": str(path), "token": "<x>"}])
+    with pytest.raises(OptionError, match=message) as caught:
+        DiffusionEngine(ModelCache()).render(spec)
+    assert "bad.safetensors" in str(caught.value)
+
+
+def test_a_lora_is_fused_at_its_scale(tiny_model, tmp_path):
+    from gpu_worker.engines.diffusion.tiny import tiny_lora_save
+
+    lora = tiny_lora_save(tiny_model, tmp_path / "lora")
+    engine = DiffusionEngine(ModelCache())
+    plain = engine.render(diffusion_spec(tiny_model))
+    fused = engine.render(diffusion_spec(tiny_model, loras=[{"path": str(lora), "scale": 1.0}]))
+    assert not np.array_equal(plain.image, fused.image)
+    assert fused.model_revision != plain.model_revision
+    half = engine.render(diffusion_spec(tiny_model, loras=[{"path": str(lora), "scale": 0.5}]))
+    assert half.model_revision not in {plain.model_revision, fused.model_revision}
+    with pytest.raises(OptionError, match="no file at"):
+        engine.render(diffusion_spec(tiny_model, loras=[{"path": str(tmp_path / "x"), "scale": 1}]))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"loras": {"path": "a"}}, "options.loras must be a list"),
+        ({"loras": [{"path": "a"}]}, r"options.loras\[0\] must have exactly path and scale"),
+        ({"loras": [{"path": "a", "scale": 3}]}, "must be 0..2"),
+        (
+            {"textual_inversions": [{"path": "a", "token": "two words"}]},
+            "token must be one word",
+        ),
+        (
+            {"textual_inversions": [{"path": "a", "token": "<t>"}, {"path": "b", "token": "<t>"}]},
+            "each token once",
+        ),
+    ],
+)
+def test_bad_adapter_options_are_named(options, message):
+    with pytest.raises(OptionError, match=message):
+        diffusion_options_parse({"model": "m", **options})

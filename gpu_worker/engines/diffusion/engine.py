@@ -20,7 +20,14 @@ from gpu_worker.contract import (
 )
 
 from ..registry import engine_version
-from .models import ModelCache, ModelCacheUser, device_pick, model_folder, release_device_memory
+from .models import (
+    ModelCache,
+    ModelCacheUser,
+    adapters_of,
+    device_pick,
+    model_folder,
+    release_device_memory,
+)
 from .options import DiffusionOptions, diffusion_options_parse
 from .prompt import tile_prompt
 
@@ -94,7 +101,7 @@ def denoise(
     if progress is not None:
         progress(0)
     t0 = time.perf_counter()
-    loaded, hit = cache.get(folder, device_pick())
+    loaded, hit = cache.get(folder, device_pick(), adapters_of(opts))
     t_load = time.perf_counter() - t0
     pipe = loaded.pipeline("txt2img" if start is None else "img2img")
     steps = opts.steps_for(spec.params.quality)

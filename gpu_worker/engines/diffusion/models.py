@@ -19,7 +19,16 @@ from typing import Any
 
 from gpu_worker.budget import memory_fraction, memory_fraction_from_env
 
-from .options import OptionError
+from .options import DiffusionOptions, Lora, OptionError, TextualInversion
+
+# What is loaded on top of a model's own weights: textual inversions, then LoRAs (fused).
+Adapters = tuple[tuple[TextualInversion, ...], tuple[Lora, ...]]
+NO_ADAPTERS: Adapters = ((), ())
+
+
+def adapters_of(opts: DiffusionOptions) -> Adapters:
+    return (opts.textual_inversions, opts.loras)
+
 
 ALLOW_CPU_ENV = "PLITKA_DIFFUSION_ALLOW_CPU"
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")
@@ -131,9 +140,14 @@ class ModelCache:
         self._lock = threading.Lock()
         self.loads = 0
 
-    def get(self, folder: Path, device: str) -> tuple[LoadedModel, bool]:
-        """(the loaded model, whether it was already loaded)."""
-        revision = model_revision(folder)
+    def get(
+        self, folder: Path, device: str, adapters: Adapters = NO_ADAPTERS
+    ) -> tuple[LoadedModel, bool]:
+        """(the model with its adapters loaded, whether it was already loaded).
+
+        Adapters change the weights (a LoRA is fused), so each set is its own entry.
+        """
+        revision = _with_adapters(model_revision(folder), adapters)
         key = (folder, revision, device)
         with self._lock:
             if key in self._models:
@@ -148,6 +162,7 @@ class ModelCache:
             self._evict_for(need)
             t0 = time.perf_counter()
             pipe = _load(folder, device)
+            _adapters_apply(pipe, adapters)
             loaded = LoadedModel(
                 revision=revision,
                 device=device,
@@ -246,3 +261,94 @@ class ModelCacheUser:
 
     def loaded(self) -> list[dict[str, Any]]:
         return self.cache.describe()
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        with file.open("rb") as fh:
+            while chunk := fh.read(_HASH_CHUNK):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _with_adapters(revision: str, adapters: Adapters) -> str:
+    """The model's revision, or with adapters one hash over it and theirs (and settings)."""
+    inversions, loras = adapters
+    if not inversions and not loras:
+        return revision
+    digest = hashlib.sha256(revision.encode())
+    for ti in inversions:
+        digest.update(
+            f"ti:{ti.token}:{_file_hash(_adapter_path(ti.path, 'textual_inversions'))}".encode()
+        )
+    for lora in loras:
+        digest.update(
+            f"lora:{lora.scale!r}:{_file_hash(_adapter_path(lora.path, 'loras'))}".encode()
+        )
+    return "sha256:" + digest.hexdigest()
+
+
+def _adapter_path(raw: str, option: str) -> Path:
+    path = Path(raw).expanduser()
+    if not path.exists():
+        raise OptionError(f"options.{option}: no file at {raw}")
+    return path
+
+
+def _adapters_apply(pipe: Any, adapters: Adapters) -> None:
+    """Load the textual inversions into both text encoders, then fuse the LoRAs."""
+    inversions, loras = adapters
+    for ti in inversions:
+        vectors = _inversion_vectors(_adapter_path(ti.path, "textual_inversions"))
+        for key, encoder, tokenizer in (
+            ("clip_l", pipe.text_encoder, pipe.tokenizer),
+            ("clip_g", pipe.text_encoder_2, pipe.tokenizer_2),
+        ):
+            try:
+                pipe.load_textual_inversion(
+                    vectors[key], token=ti.token, text_encoder=encoder, tokenizer=tokenizer
+                )
+            except ValueError as exc:
+                raise OptionError(
+                    f"options.textual_inversions: {ti.path} does not fit this model's "
+                    f"{key} text encoder ({exc})"
+                ) from exc
+    names = []
+    for i, lora in enumerate(loras):
+        name = f"lora{i}"
+        try:
+            pipe.load_lora_weights(str(_adapter_path(lora.path, "loras")), adapter_name=name)
+        except (ValueError, KeyError, RuntimeError, OSError) as exc:
+            raise OptionError(f"options.loras: {lora.path} does not load ({exc})") from exc
+        names.append(name)
+    if names:
+        pipe.set_adapters(names, adapter_weights=[lora.scale for lora in loras])
+        pipe.fuse_lora(adapter_names=names, lora_scale=1.0)
+        pipe.unload_lora_weights()  # fused: the adapters' own copies are not needed
+
+
+def _inversion_vectors(path: Path) -> dict[str, Any]:
+    """SDXL textual-inversion embeddings: `clip_l` and `clip_g` tensors from one file."""
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            state = load_file(str(path))
+        except Exception as exc:  # the library raises its own error types
+            raise OptionError(f"options.textual_inversions: {path} is not safetensors") from exc
+    else:
+        import torch
+
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise OptionError(f"options.textual_inversions: {path} does not load") from exc
+    missing = [k for k in ("clip_l", "clip_g") if k not in state]
+    if missing:
+        raise OptionError(
+            f"options.textual_inversions: {path} has no {' or '.join(missing)} embedding "
+            "(SDXL needs one per text encoder)"
+        )
+    return state

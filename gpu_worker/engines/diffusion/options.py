@@ -17,11 +17,26 @@ STEPS_RANGE = (1, 100)
 STRENGTH_RANGE = (0.05, 1.0)
 GUIDANCE_RANGE = (0.0, 20.0)
 TEXT_MAX = 300  # characters of a negative prompt
-MODEL_MAX = 500  # characters of a model reference
+MODEL_MAX = 500  # characters of a model reference or a file path
+ADAPTERS_MAX = 8  # textual inversions, and LoRAs, per job
+TOKEN_MAX = 40  # characters of a textual-inversion token
+LORA_SCALE_RANGE = (0.0, 2.0)
 
 
 class OptionError(ValueError):
     """A bad diffusion option; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextualInversion:
+    path: str  # safetensors (or .bin) with `clip_l` and `clip_g` embeddings, SDXL's two
+    token: str  # the word the prompt uses for it
+
+
+@dataclass(frozen=True, slots=True)
+class Lora:
+    path: str  # a LoRA file or folder diffusers loads
+    scale: float  # fused at this scale
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +47,8 @@ class DiffusionOptions:
     strength: float = 0.6
     guidance: float = 5.0
     negative_prompt: str = ""
+    textual_inversions: tuple[TextualInversion, ...] = ()
+    loras: tuple[Lora, ...] = ()
 
     def steps_for(self, quality: str) -> int:
         return self.steps if self.steps is not None else PRESET_STEPS.get(quality, 25)
@@ -55,8 +72,54 @@ def _text(raw: Any, name: str, limit: int) -> str:
     return raw
 
 
+def _entries(raw: Any, name: str, keys: set[str]) -> list[Mapping[str, Any]]:
+    if not isinstance(raw, list):
+        raise OptionError(f"options.{name} must be a list")
+    if len(raw) > ADAPTERS_MAX:
+        raise OptionError(f"options.{name} has more than {ADAPTERS_MAX} entries")
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, Mapping) or set(entry) != keys:
+            wanted = " and ".join(sorted(keys))
+            raise OptionError(f"options.{name}[{i}] must have exactly {wanted}")
+    return raw
+
+
+def _textual_inversions(raw: Any) -> tuple[TextualInversion, ...]:
+    found = []
+    for i, entry in enumerate(_entries(raw, "textual_inversions", {"path", "token"})):
+        name = f"textual_inversions[{i}]"
+        token = _text(entry["token"], f"{name}.token", TOKEN_MAX).strip()
+        if not token or any(c.isspace() for c in token):
+            raise OptionError(f"options.{name}.token must be one word")
+        found.append(
+            TextualInversion(path=_text(entry["path"], f"{name}.path", MODEL_MAX), token=token)
+        )
+    if len({t.token for t in found}) < len(found):
+        raise OptionError("options.textual_inversions: each token once")
+    return tuple(found)
+
+
+def _loras(raw: Any) -> tuple[Lora, ...]:
+    return tuple(
+        Lora(
+            path=_text(entry["path"], f"loras[{i}].path", MODEL_MAX),
+            scale=_number(entry["scale"], f"loras[{i}].scale", *LORA_SCALE_RANGE, whole=False),
+        )
+        for i, entry in enumerate(_entries(raw, "loras", {"path", "scale"}))
+    )
+
+
 def diffusion_options_parse(options: Mapping[str, Any]) -> DiffusionOptions:
-    known = {"model", "mode", "steps", "strength", "guidance", "negative_prompt"}
+    known = {
+        "model",
+        "mode",
+        "steps",
+        "strength",
+        "guidance",
+        "negative_prompt",
+        "textual_inversions",
+        "loras",
+    }
     unknown = sorted(set(options) - known)
     if unknown:
         raise OptionError(f"options.{unknown[0]} is not a diffusion option")
@@ -76,4 +139,6 @@ def diffusion_options_parse(options: Mapping[str, Any]) -> DiffusionOptions:
         strength=_number(options.get("strength", 0.6), "strength", *STRENGTH_RANGE, whole=False),
         guidance=_number(options.get("guidance", 5.0), "guidance", *GUIDANCE_RANGE, whole=False),
         negative_prompt=_text(options.get("negative_prompt", ""), "negative_prompt", TEXT_MAX),
+        textual_inversions=_textual_inversions(options.get("textual_inversions", [])),
+        loras=_loras(options.get("loras", [])),
     )

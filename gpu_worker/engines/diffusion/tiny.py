@@ -174,3 +174,42 @@ def _sdxl_save(folder: Path, *, seed: int, full: bool) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+def tiny_textual_inversion_save(path: Path, *, width: int = HIDDEN, vectors: int = 2) -> Path:
+    """An SDXL textual-inversion file for the tiny model (`clip_l` and `clip_g`)."""
+    import torch
+    from safetensors.torch import save_file
+
+    generator = torch.Generator().manual_seed(vectors)
+    save_file(
+        {
+            "clip_l": torch.randn(vectors, width, generator=generator),
+            "clip_g": torch.randn(vectors, width, generator=generator),
+        },
+        str(path),
+    )
+    return path
+
+
+def tiny_lora_save(model: Path, folder: Path, *, rank: int = 4) -> Path:
+    """A LoRA for the tiny model's UNet attention, with random (non-zero) weights."""
+    import torch
+    from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(rank)
+    unet = UNet2DConditionModel.from_pretrained(model / "unet", local_files_only=True)
+    unet.add_adapter(
+        LoraConfig(
+            r=rank,
+            lora_alpha=rank,
+            target_modules=["to_q", "to_k", "to_v", "to_out.0"],
+            init_lora_weights=False,
+        )
+    )
+    StableDiffusionXLPipeline.save_lora_weights(
+        folder, unet_lora_layers=get_peft_model_state_dict(unet), safe_serialization=True
+    )
+    return folder
