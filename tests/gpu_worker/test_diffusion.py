@@ -343,3 +343,53 @@ def test_a_lora_is_fused_at_its_scale(tiny_model, tmp_path):
 def test_bad_adapter_options_are_named(options, message):
     with pytest.raises(OptionError, match=message):
         diffusion_options_parse({"model": "m", **options})
+
+
+@pytest.fixture(scope="session")
+def tiny_controlnet(tiny_model, tmp_path_factory):
+    from gpu_worker.engines.diffusion.tiny import tiny_controlnet_save
+
+    return tiny_controlnet_save(tiny_model, tmp_path_factory.mktemp("models") / "controlnet")
+
+
+@pytest.mark.parametrize("kind", ["canny", "softedge", "lineart"])
+@pytest.mark.parametrize("mode", ["txt2img", "img2img"])
+def test_a_controlnet_conditions_on_the_procedural_geometry(
+    tiny_model, tiny_controlnet, kind, mode
+):
+    engine = DiffusionEngine(ModelCache())
+    plain = engine.render(diffusion_spec(tiny_model, mode=mode))
+    control = {"type": kind, "model": str(tiny_controlnet), "scale": 1.0, "end": 0.8}
+    steered = engine.render(diffusion_spec(tiny_model, mode=mode, controlnet=control))
+    assert steered.image.shape == (256, 256, 3)
+    assert not np.array_equal(plain.image, steered.image)
+    assert steered.model_revision not in {None, plain.model_revision}
+    # The ControlNet shares the model's UNet, VAE and text encoders.
+    loaded, hit = engine.cache.get(tiny_model, "cpu")
+    assert hit and engine.cache.loads == 1 and len(loaded.controlnets) == 1
+
+
+@pytest.mark.parametrize("kind", ["canny", "softedge", "lineart"])
+def test_the_edge_maps_show_the_tiles_geometry(kind):
+    from gpu_worker.engines.diffusion.control import control_image
+    from gpu_worker.engines.procedural.render import render_layers
+
+    spec = make_spec({"RED": 60, "BLACK": 40}, size=256, seed=3)
+    edges = control_image(kind, render_layers(spec), 256)
+    assert edges.shape == (256, 256, 3) and edges.dtype == np.uint8
+    # Edges on the tile (chips), none on the empty background corner.
+    assert edges[100:156, 100:156].mean() > 5 and edges[:4, :4].max() == 0
+
+
+@pytest.mark.parametrize(
+    ("control", "message"),
+    [
+        ({"type": "depth", "model": "c"}, "controlnet.type must be one of canny"),
+        ({"type": "canny"}, "options.controlnet.model is required"),
+        ({"type": "canny", "model": "c", "start": 0.6, "end": 0.4}, "start must be before"),
+        ({"type": "canny", "model": "c", "window": 1}, "controlnet.window is not"),
+    ],
+)
+def test_bad_controlnet_options_are_named(control, message):
+    with pytest.raises(OptionError, match=message):
+        diffusion_options_parse({"model": "m", "controlnet": control})

@@ -19,7 +19,9 @@ from gpu_worker.contract import (
     ShouldStop,
 )
 
+from ..procedural.render import Layers, render_layers
 from ..registry import engine_version
+from .control import control_image
 from .models import (
     ModelCache,
     ModelCacheUser,
@@ -27,6 +29,7 @@ from .models import (
     device_pick,
     model_folder,
     release_device_memory,
+    revision_with_controlnet,
 )
 from .options import DiffusionOptions, diffusion_options_parse
 from .prompt import tile_prompt
@@ -50,13 +53,18 @@ class DiffusionEngine(ModelCacheUser):
         on_image: OnImage | None = None,
     ) -> RenderResult:
         opts = diffusion_options_parse(spec.params.options)
-        start = None
-        if opts.mode == "img2img":
-            from gpu_worker.engines.registry import engine_get
-
-            start = engine_get("procedural").render(spec).image
+        # The procedural render: img2img's start image, and the geometry a ControlNet sees.
+        base = (
+            render_layers(spec) if opts.mode == "img2img" or opts.controlnet is not None else None
+        )
         run = denoise(
-            self.cache, spec, opts, start=start, progress=progress, should_stop=should_stop
+            self.cache,
+            spec,
+            opts,
+            start=base.image if base is not None and opts.mode == "img2img" else None,
+            base=base,
+            progress=progress,
+            should_stop=should_stop,
         )
         if on_image is not None:
             on_image(run.image)
@@ -93,17 +101,27 @@ def denoise(
     opts: DiffusionOptions,
     *,
     start: NDArray[np.uint8] | None,
+    base: Layers | None = None,
     progress: Progress | None,
     should_stop: ShouldStop | None,
 ) -> Denoised:
-    """One pipeline call: txt2img, or img2img from `start`; progress up to DENOISED_PERCENT."""
+    """One pipeline call: txt2img, or img2img from `start`; with a ControlNet, conditioned
+    on an edge map of `base` (the procedural render). Progress up to DENOISED_PERCENT."""
     folder = model_folder(opts.model)
+    control = None
+    if opts.controlnet is not None:
+        control = model_folder(opts.controlnet.model, "controlnet.model", "config.json")
+        if base is None:
+            raise ValueError("a ControlNet needs the procedural render it is conditioned on")
     if progress is not None:
         progress(0)
     t0 = time.perf_counter()
     loaded, hit = cache.get(folder, device_pick(), adapters_of(opts))
     t_load = time.perf_counter() - t0
-    pipe = loaded.pipeline("txt2img" if start is None else "img2img")
+    pipe = loaded.pipeline("txt2img" if start is None else "img2img", control)
+    revision = (
+        loaded.revision if control is None else revision_with_controlnet(loaded.revision, control)
+    )
     steps = opts.steps_for(spec.params.quality)
     # img2img runs the last `strength` of the schedule.
     pipe_steps = steps if start is None else max(1, int(steps * opts.strength))
@@ -134,6 +152,14 @@ def denoise(
     else:
         call["image"] = start.astype(np.float32) / 255.0
         call["strength"] = opts.strength
+    if opts.controlnet is not None and base is not None:
+        from PIL import Image
+
+        edges = Image.fromarray(control_image(opts.controlnet.type, base, spec.params.size))
+        call["control_image" if start is not None else "image"] = edges
+        call["controlnet_conditioning_scale"] = opts.controlnet.scale
+        call["control_guidance_start"] = opts.controlnet.start
+        call["control_guidance_end"] = opts.controlnet.end
     t1 = time.perf_counter()
     retries = 0
     try:
@@ -151,7 +177,7 @@ def denoise(
     t2 = time.perf_counter()
     return Denoised(
         image=_to_uint8(out.images[0]),
-        revision=loaded.revision,
+        revision=revision,
         timings={"load": t_load, "inference": t2 - t1, "total": t2 - t0},
         cache_hit=hit,
         oom_retries=retries,

@@ -44,7 +44,13 @@ class HybridEngine(ModelCacheUser):
         layers = render_layers(spec)
         t_base = time.perf_counter() - t0
         run = denoise(
-            self.cache, spec, opts, start=layers.image, progress=progress, should_stop=should_stop
+            self.cache,
+            spec,
+            opts,
+            start=layers.image,
+            base=layers,
+            progress=progress,
+            should_stop=should_stop,
         )
         t1 = time.perf_counter()
         before = fidelity_measure(

@@ -37,13 +37,13 @@ CACHE_MODELS = int(os.environ.get("PLITKA_DIFFUSION_CACHE_MODELS", "2"))
 _HASH_CHUNK = 1 << 20
 
 
-def model_folder(reference: str) -> Path:
+def model_folder(reference: str, option: str = "model", marker: str = "model_index.json") -> Path:
     """The model folder a job names; an OptionError says what is wrong with it."""
     folder = Path(reference).expanduser()
     if not folder.is_dir():
-        raise OptionError(f"options.model: no model folder at {reference}")
-    if not (folder / "model_index.json").is_file():
-        raise OptionError(f"options.model: {reference} has no model_index.json")
+        raise OptionError(f"options.{option}: no model folder at {reference}")
+    if not (folder / marker).is_file():
+        raise OptionError(f"options.{option}: {reference} has no {marker}")
     return folder.resolve()
 
 
@@ -106,6 +106,7 @@ class LoadedModel:
     load_s: float = 0.0
     loaded_at: float = field(default_factory=time.time)
     pipelines: dict[str, Any] = field(default_factory=dict)
+    controlnets: dict[Path, Any] = field(default_factory=dict)
     lightened: bool = False
 
     def lighten(self) -> None:
@@ -114,17 +115,44 @@ class LoadedModel:
         self.txt2img.vae.enable_slicing()
         self.lightened = True
 
-    def pipeline(self, mode: str) -> Any:
-        if mode == "txt2img":
+    def controlnet(self, folder: Path) -> Any:
+        """A ControlNet for this model, loaded once beside it."""
+        if folder not in self.controlnets:
+            from diffusers import ControlNetModel
+
+            model = ControlNetModel.from_pretrained(
+                folder, dtype=self.txt2img.unet.dtype, local_files_only=True
+            )
+            self.controlnets[folder] = model.to(self.device)
+        return self.controlnets[folder]
+
+    def pipeline(self, mode: str, controlnet: Path | None = None) -> Any:
+        """The pipeline for `mode` (txt2img, img2img), with a ControlNet if named."""
+        if mode == "txt2img" and controlnet is None:
             return self.txt2img
-        if mode not in self.pipelines:
-            from diffusers import StableDiffusionXLImg2ImgPipeline
+        key = mode if controlnet is None else f"{mode}+controlnet:{controlnet}"
+        if key not in self.pipelines:
+            from diffusers import (
+                StableDiffusionXLControlNetImg2ImgPipeline,
+                StableDiffusionXLControlNetPipeline,
+                StableDiffusionXLImg2ImgPipeline,
+            )
 
             # The same UNet, VAE and text encoders: no second copy of any weight.
-            pipe = StableDiffusionXLImg2ImgPipeline(**self.txt2img.components)
+            parts = dict(self.txt2img.components)
+            if controlnet is None:
+                cls: Any = StableDiffusionXLImg2ImgPipeline
+            else:
+                parts["controlnet"] = self.controlnet(controlnet)
+                cls = (
+                    StableDiffusionXLControlNetPipeline
+                    if mode == "txt2img"
+                    else StableDiffusionXLControlNetImg2ImgPipeline
+                )
+            pipe = cls(**parts)
             pipe.set_progress_bar_config(disable=True)
-            self.pipelines[mode] = pipe
-        return self.pipelines[mode]
+            self.pipelines[key] = pipe
+        return self.pipelines[key]
 
 
 class ModelCache:
@@ -352,3 +380,9 @@ def _inversion_vectors(path: Path) -> dict[str, Any]:
             "(SDXL needs one per text encoder)"
         )
     return state
+
+
+def revision_with_controlnet(revision: str, controlnet: Path) -> str:
+    """A job's revision when a ControlNet joins the model: one hash over both."""
+    digest = hashlib.sha256(f"{revision}+controlnet:{model_revision(controlnet)}".encode())
+    return "sha256:" + digest.hexdigest()

@@ -21,6 +21,8 @@ MODEL_MAX = 500  # characters of a model reference or a file path
 ADAPTERS_MAX = 8  # textual inversions, and LoRAs, per job
 TOKEN_MAX = 40  # characters of a textual-inversion token
 LORA_SCALE_RANGE = (0.0, 2.0)
+CONTROL_TYPES = ("canny", "softedge", "lineart")
+CONTROL_SCALE_RANGE = (0.0, 2.0)
 
 
 class OptionError(ValueError):
@@ -40,6 +42,15 @@ class Lora:
 
 
 @dataclass(frozen=True, slots=True)
+class Control:
+    type: str  # which edge map of the procedural render conditions it (CONTROL_TYPES)
+    model: str  # the ControlNet's folder (diffusers layout)
+    scale: float = 0.5  # conditioning scale
+    start: float = 0.0  # the share of the steps it guides: from ...
+    end: float = 1.0  # ... to
+
+
+@dataclass(frozen=True, slots=True)
 class DiffusionOptions:
     model: str
     mode: str = "txt2img"
@@ -49,6 +60,7 @@ class DiffusionOptions:
     negative_prompt: str = ""
     textual_inversions: tuple[TextualInversion, ...] = ()
     loras: tuple[Lora, ...] = ()
+    controlnet: Control | None = None
 
     def steps_for(self, quality: str) -> int:
         return self.steps if self.steps is not None else PRESET_STEPS.get(quality, 25)
@@ -109,6 +121,31 @@ def _loras(raw: Any) -> tuple[Lora, ...]:
     )
 
 
+def _control(raw: Any) -> Control | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise OptionError("options.controlnet must be an object (or null for none)")
+    unknown = sorted(set(raw) - {"type", "model", "scale", "start", "end"})
+    if unknown:
+        raise OptionError(f"options.controlnet.{unknown[0]} is not a ControlNet option")
+    kind = raw.get("type")
+    if kind not in CONTROL_TYPES:
+        raise OptionError(f"options.controlnet.type must be one of {', '.join(CONTROL_TYPES)}")
+    if "model" not in raw:
+        raise OptionError("options.controlnet.model is required: a ControlNet folder")
+    control = Control(
+        type=kind,
+        model=_text(raw["model"], "controlnet.model", MODEL_MAX),
+        scale=_number(raw.get("scale", 0.5), "controlnet.scale", *CONTROL_SCALE_RANGE, whole=False),
+        start=_number(raw.get("start", 0.0), "controlnet.start", 0.0, 1.0, whole=False),
+        end=_number(raw.get("end", 1.0), "controlnet.end", 0.0, 1.0, whole=False),
+    )
+    if control.start >= control.end:
+        raise OptionError("options.controlnet.start must be before its end")
+    return control
+
+
 def diffusion_options_parse(options: Mapping[str, Any]) -> DiffusionOptions:
     known = {
         "model",
@@ -119,6 +156,7 @@ def diffusion_options_parse(options: Mapping[str, Any]) -> DiffusionOptions:
         "negative_prompt",
         "textual_inversions",
         "loras",
+        "controlnet",
     }
     unknown = sorted(set(options) - known)
     if unknown:
@@ -141,4 +179,5 @@ def diffusion_options_parse(options: Mapping[str, Any]) -> DiffusionOptions:
         negative_prompt=_text(options.get("negative_prompt", ""), "negative_prompt", TEXT_MAX),
         textual_inversions=_textual_inversions(options.get("textual_inversions", [])),
         loras=_loras(options.get("loras", [])),
+        controlnet=_control(options.get("controlnet")),
     )

@@ -213,3 +213,22 @@ def tiny_lora_save(model: Path, folder: Path, *, rank: int = 4) -> Path:
         folder, unet_lora_layers=get_peft_model_state_dict(unet), safe_serialization=True
     )
     return folder
+
+
+def tiny_controlnet_save(model: Path, folder: Path) -> Path:
+    """A ControlNet made from the tiny model's UNet (its conditioning embedding downsamples
+    by 8, as the tiny VAE does)."""
+    import torch
+    from diffusers import ControlNetModel, UNet2DConditionModel
+
+    torch.manual_seed(1)
+    unet = UNet2DConditionModel.from_pretrained(model / "unet", local_files_only=True)
+    controlnet = ControlNetModel.from_unet(unet, conditioning_channels=3)
+    # A fresh ControlNet's output convolutions are zero (it starts as a no-op, to be
+    # trained); random ones let the tests see the conditioning change the picture.
+    with torch.no_grad():
+        for block in [*controlnet.controlnet_down_blocks, controlnet.controlnet_mid_block]:
+            for weight in block.parameters():
+                weight.normal_(0.0, 0.05)
+    controlnet.save_pretrained(folder, safe_serialization=True)
+    return folder
