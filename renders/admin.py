@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -15,15 +16,17 @@ from django.utils.html import format_html, format_html_join
 
 from catalog.admin import ReadOnlyAdminMixin, mix_strip, product_action_register
 from catalog.models import TileProduct
+from gpu_worker.engines.diffusion.options import OptionError, diffusion_options_parse
 from gpu_worker.param_kinds import ChoiceParam
 from gpu_worker.params import RenderParams, render_param_declarations
 from renders.admin_forms import BulkRenderForm
 from renders.errors import RenderRequestError
-from renders.models import RenderJob, Worker
+from renders.models import ModelProfile, RenderJob, Worker
 from renders.plots import timeline_svg
 from renders.selectors import render_jobs_with_param, render_telemetry_summary
 from renders.services import Requester, render_job_cancel, render_job_resubmit
 from renders.services.bulk import STANDARD_VIEWS, product_render_all_views
+from renders.services.profiles import is_profile_name, profile_options
 
 
 def recipe_swatch(job: RenderJob) -> str:
@@ -361,3 +364,45 @@ class WorkerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if used is None and total is None:
             return "-"
         return f"{used if used is not None else '?'} / {total if total is not None else '?'}"
+
+
+PROFILE_FIELDS = {
+    "name",
+    "base_model",
+    "revision",
+    "textual_inversions",
+    "loras",
+    "controlnets",
+    "control_by_angle",
+}
+
+
+class ModelProfileForm(forms.ModelForm):
+    class Meta:
+        model = ModelProfile
+        fields = [*sorted(PROFILE_FIELDS), "is_active", "notes"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        profile = ModelProfile(**{k: v for k, v in data.items() if k in PROFILE_FIELDS})
+        if not is_profile_name(data.get("name", "")):
+            raise forms.ValidationError("A profile's name has no path separators.")
+        # Every angle the table can pick, checked the way a job's options are.
+        angles = sorted({0, *(int(row.get("up_to", 359)) for row in profile.control_by_angle)})
+        for angle in angles:
+            try:
+                options = profile_options(profile=profile, options={"model": "-"}, angle=angle)
+                diffusion_options_parse(options)
+            except (OptionError, RenderRequestError, TypeError, ValueError, AttributeError) as exc:
+                raise forms.ValidationError(f"At {angle} degrees: {exc}") from exc
+        return data
+
+
+@admin.register(ModelProfile)
+class ModelProfileAdmin(admin.ModelAdmin):
+    """Diffusion model profiles: staff edit them; jobs copy them when they are asked for."""
+
+    form = ModelProfileForm
+    list_display = ["name", "base_model", "revision", "is_active", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "base_model", "notes"]

@@ -227,3 +227,45 @@ class Worker(models.Model):
 
         age = (timezone.now() - self.last_heartbeat).total_seconds()
         return age < settings.RENDER_HEARTBEAT_STALE_S
+
+
+class ModelProfile(models.Model):
+    """A diffusion model as staff set it up: base weights, adapters, ControlNets by angle.
+
+    A job names a profile (`options.model`); at submit its settings are copied into the
+    job's options, so a job renders what the profile said when it was asked for, and the
+    profile's revision goes into its render key.
+    """
+
+    name = models.SlugField(max_length=64, unique=True)
+    base_model = models.CharField(
+        max_length=500, help_text="The weights' folder on the GPU workers (diffusers layout)."
+    )
+    revision = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The weights' revision (a commit hash, or the sha256 a worker reported); "
+        "changing it makes every render of this profile stale.",
+    )
+    textual_inversions = models.JSONField(
+        default=list, blank=True, help_text='[{"path": FILE, "token": "<word>"}, ...]'
+    )
+    loras = models.JSONField(default=list, blank=True, help_text='[{"path": FILE, "scale": 0.8}]')
+    controlnets = models.JSONField(
+        default=dict, blank=True, help_text='ControlNet folder per type: {"canny": DIR, ...}'
+    )
+    control_by_angle = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Rows {"up_to": 44, "type": "canny", "scale": 0.5}: the first row whose '
+        '"up_to" (degrees) is at least the job\'s angle picks the ControlNet; "off" for none.',
+    )
+    is_active = models.BooleanField(default=True)
+    notes = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

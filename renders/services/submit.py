@@ -28,6 +28,7 @@ from renders.models import IdempotencyRecord, RenderJob
 from renders.render_key import render_key_compute, render_request_normalise, seed_derive
 from renders.selectors import render_job_active_or_done, render_jobs_created_today
 from renders.services.dispatch import render_job_dispatch
+from renders.services.profiles import model_profile_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -98,15 +99,27 @@ def render_recipe_resolve(*, value: object) -> RecipeChoice:
         raise RenderRequestError("recipe: " + exc.message, fields={"recipe": exc.problems}) from exc
 
 
-def _engine_check(params: RenderParams) -> None:
-    """The engine is enabled here, and its own options (`params.options`) are good."""
+# Engines whose `options.model` may name a model profile.
+PROFILE_ENGINES = ("diffusion", "hybrid")
+
+
+def _engine_params(params: RenderParams) -> tuple[RenderParams, str]:
+    """(the params with a named model profile resolved, the model revision for the key).
+
+    The engine must be enabled here, and its own options (`params.options`) good.
+    """
     if params.engine not in settings.RENDER_ENGINES_ENABLED:
         message = f"engine {params.engine!r} is not enabled on this site"
         raise RenderRequestError(f"engine: {message}", fields={"engine": [message]})
+    revision = ""
+    if params.engine in PROFILE_ENGINES and "model" in params.options:
+        options, revision = model_profile_resolve(options=params.options, angle=params.angle)
+        params = replace(params, options=options)
     try:
         engine_options_check(params.engine, params.options)
     except ValueError as exc:
         raise RenderRequestError(str(exc), fields={"options": [str(exc)]}) from exc
+    return params, revision
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +144,7 @@ def _request_resolve(
         raise RenderRequestError(message, fields={"product": [message]})
     choice = render_recipe_resolve(value=recipe)
     parsed, stored = choice.recipe, choice.stored
-    _engine_check(params)
+    params, model_revision = _engine_params(params)
     seed_derived = params.seed is None
     if params.seed is None:
         params = replace(params, seed=seed_derive(sku=product.sku, recipe=parsed))
@@ -139,7 +152,9 @@ def _request_resolve(
         sku=product.sku, tile=product.geometry, recipe=parsed, params=params
     )
     key = render_key_compute(
-        normalised=normalised, engine_version=engine_version(params.engine), model_revision=None
+        normalised=normalised,
+        engine_version=engine_version(params.engine),
+        model_revision=model_revision or None,
     )
     return _Request(
         product=product,

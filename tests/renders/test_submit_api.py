@@ -130,8 +130,11 @@ def test_bad_input_is_400_naming_the_field(render_client, catalog, change, field
     ("options", "words"),
     [
         ({}, "options.model is required"),
-        ({"model": "sdxl", "steps": 0}, "options.steps must be 1..100"),
-        ({"model": "sdxl", "scheduler": "ddim"}, "options.scheduler is not a diffusion option"),
+        ({"model": "/models/sdxl", "steps": 0}, "options.steps must be 1..100"),
+        (
+            {"model": "/models/sdxl", "scheduler": "ddim"},
+            "options.scheduler is not a diffusion option",
+        ),
     ],
 )
 def test_an_enabled_engine_checks_its_own_options_at_submit(

@@ -157,6 +157,7 @@ def diffusion_options_parse(options: Mapping[str, Any]) -> DiffusionOptions:
         "textual_inversions",
         "loras",
         "controlnet",
+        "profile",  # the model profile these options came from (a label; renders nothing)
     }
     unknown = sorted(set(options) - known)
     if unknown:
