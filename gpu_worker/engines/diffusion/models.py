@@ -79,7 +79,8 @@ def model_size_mb(folder: Path) -> float:
 
 
 def device_pick() -> str:
-    """The device this worker renders on: its GPU; the CPU only where allowed (tests)."""
+    """The device this worker renders on: its CUDA GPU, Apple's MPS or an Ascend NPU; the
+    CPU only where allowed (tests, tiny models)."""
     import torch
 
     if torch.cuda.is_available():
@@ -87,6 +88,13 @@ def device_pick() -> str:
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         return "mps"
+    try:  # Ascend NPUs: the torch_npu plugin registers torch.npu when imported
+        import torch_npu  # noqa: F401
+
+        if torch.npu.is_available():
+            return "npu"
+    except ImportError:
+        pass
     if os.environ.get(ALLOW_CPU_ENV) == "1":
         return "cpu"
     raise RuntimeError(
