@@ -393,3 +393,19 @@ def test_the_edge_maps_show_the_tiles_geometry(kind):
 def test_bad_controlnet_options_are_named(control, message):
     with pytest.raises(OptionError, match=message):
         diffusion_options_parse({"model": "m", "controlnet": control})
+
+
+def test_a_hugging_face_id_resolves_in_the_local_cache_only(tiny_model, tmp_path, monkeypatch):
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--plitka--tiny-sdxl"
+    shutil.copytree(tiny_model, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    engine = DiffusionEngine(ModelCache())
+    for reference in ("plitka/tiny-sdxl", f"plitka/tiny-sdxl@{commit}"):
+        result = engine.render(diffusion_spec(reference))
+        # The snapshot's commit is its revision: nothing to hash.
+        assert result.model_revision == f"hf:{commit}"
+    with pytest.raises(OptionError, match="not in this worker's Hugging Face cache"):
+        engine.render(diffusion_spec("plitka/other-model"))

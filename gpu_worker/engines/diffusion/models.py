@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -37,14 +38,40 @@ CACHE_MODELS = int(os.environ.get("PLITKA_DIFFUSION_CACHE_MODELS", "2"))
 _HASH_CHUNK = 1 << 20
 
 
+# A Hugging Face model id, optionally at a revision: "stabilityai/sdxl-base@<commit>".
+_HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w.-]+)?$")
+
+
 def model_folder(reference: str, option: str = "model", marker: str = "model_index.json") -> Path:
-    """The model folder a job names; an OptionError says what is wrong with it."""
+    """The model folder a job names: a local folder, or a Hugging Face id resolved in the
+    local Hugging Face cache (never downloaded). An OptionError says what is wrong."""
     folder = Path(reference).expanduser()
+    if not folder.is_dir() and _HF_ID.match(reference):
+        folder = _hf_snapshot(reference, option)
     if not folder.is_dir():
         raise OptionError(f"options.{option}: no model folder at {reference}")
     if not (folder / marker).is_file():
         raise OptionError(f"options.{option}: {reference} has no {marker}")
     return folder.resolve()
+
+
+def _hf_snapshot(reference: str, option: str) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    repo_id, _, revision = reference.partition("@")
+    try:
+        # Read at call time (the library reads it once, at import).
+        cache_dir = os.environ.get("HF_HUB_CACHE") or None
+        path = snapshot_download(
+            repo_id, revision=revision or None, cache_dir=cache_dir, local_files_only=True
+        )
+    except (LocalEntryNotFoundError, ValueError, OSError) as exc:
+        raise OptionError(
+            f"options.{option}: {reference} is not in this worker's Hugging Face cache "
+            "(nothing is downloaded at render time)"
+        ) from exc
+    return Path(str(path))
 
 
 def _folder_state(folder: Path) -> tuple[tuple[str, int, int], ...]:
@@ -58,7 +85,12 @@ _revisions: dict[tuple[Path, tuple[tuple[str, int, int], ...]], str] = {}
 
 
 def model_revision(folder: Path) -> str:
-    """sha256 over every file's path and bytes: the same weights give the same revision."""
+    """sha256 over every file's path and bytes: the same weights give the same revision.
+
+    A Hugging Face cache snapshot is named by its commit, which says the same for free.
+    """
+    if folder.parent.name == "snapshots" and re.fullmatch(r"[0-9a-f]{40}", folder.name):
+        return f"hf:{folder.name}"
     state = _folder_state(folder)
     key = (folder, state)
     if key not in _revisions:
