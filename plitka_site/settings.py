@@ -130,6 +130,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 RENDER_QUEUES = {"interactive": "render.interactive", "batch": "render.batch"}
 RENDER_ENGINES_ENABLED = env_list("RENDER_ENGINES_ENABLED", ["procedural"])
+# Diffusion models each GPU worker process loads as it starts (renders/worker/preload.py).
+DIFFUSION_PRELOAD = env_list("PLITKA_DIFFUSION_PRELOAD", [])
 # Share of a GPU worker's device memory (gpu_worker.budget); refused here, at start, if bad.
 try:
     PLITKA_GPU_MEMORY_FRACTION = memory_fraction_setting(os.environ.get(FRACTION_ENV))

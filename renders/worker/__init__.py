@@ -5,6 +5,7 @@
   result, telemetry and catalog image; safe to run twice;
 - `engine_input.py`: a job row as the engine's plain-data `RenderSpec`;
 - `heartbeat.py`: what each worker process says about itself, busy or idle;
+- `preload.py`: diffusion models a worker process loads as it starts;
 - `broker.py`: which job ids still have a message in Redis (for the reconciler).
 
 Only worker processes (and the in-process `render` command) import this package's

@@ -12,6 +12,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from renders.services import catalog_rerender_stale, render_jobs_reconcile
+from renders.worker import preload  # noqa: F401  (connects the worker-start preload)
 from renders.worker.execute import render_job_execute
 
 

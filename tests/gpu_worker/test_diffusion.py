@@ -409,3 +409,17 @@ def test_a_hugging_face_id_resolves_in_the_local_cache_only(tiny_model, tmp_path
         assert result.model_revision == f"hf:{commit}"
     with pytest.raises(OptionError, match="not in this worker's Hugging Face cache"):
         engine.render(diffusion_spec("plitka/other-model"))
+
+
+def test_compile_happens_once_at_load_with_a_warm_up(tiny_model, monkeypatch):
+    from gpu_worker.engines.diffusion.models import COMPILE_ENV, WARMUP_SIZE_ENV
+
+    monkeypatch.setenv(COMPILE_ENV, "eager")  # the real one is inductor, on a GPU host
+    monkeypatch.setenv(WARMUP_SIZE_ENV, "256")
+    engine = DiffusionEngine(ModelCache())
+    result = engine.render(diffusion_spec(tiny_model))
+    entry = engine.loaded()[0]
+    assert entry["compiled"] == "eager" and entry["warmup_s"] > 0
+    # The job itself paid no compile: its load was the cache's, the warm-up before it.
+    again = engine.render(diffusion_spec(tiny_model))
+    assert again.cache_hit and np.array_equal(result.image, again.image)

@@ -35,6 +35,11 @@ ALLOW_CPU_ENV = "PLITKA_DIFFUSION_ALLOW_CPU"
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")
 # Loaded models kept per worker process (least recently used evicted first).
 CACHE_MODELS = int(os.environ.get("PLITKA_DIFFUSION_CACHE_MODELS", "2"))
+# torch.compile of each loaded UNet, once, with a warm-up call at load (off by default:
+# the first call compiles for about a minute on an H200, which only pays back over many
+# jobs). "1" compiles with the inductor backend; any other value names the backend.
+COMPILE_ENV = "PLITKA_DIFFUSION_COMPILE"
+WARMUP_SIZE_ENV = "PLITKA_DIFFUSION_WARMUP_SIZE"  # px of the warm-up call (default 1024)
 _HASH_CHUNK = 1 << 20
 
 
@@ -148,6 +153,8 @@ class LoadedModel:
     pipelines: dict[str, Any] = field(default_factory=dict)
     controlnets: dict[Path, Any] = field(default_factory=dict)
     lightened: bool = False
+    compiled: str = ""  # the torch.compile backend, when compiled
+    warmup_s: float = 0.0
 
     def lighten(self) -> None:
         """Lighter from now on (after an out-of-memory error): the VAE in tiles and slices."""
@@ -238,6 +245,7 @@ class ModelCache:
                 size_mb=need,
                 load_s=time.perf_counter() - t0,
             )
+            _compile_and_warm(loaded)
             self._models[key] = loaded
             self.loads += 1
             return loaded, False
@@ -267,6 +275,8 @@ class ModelCache:
                     "pipelines": ["txt2img", *sorted(loaded.pipelines)],
                     "size_mb": loaded.size_mb,
                     "lightened": loaded.lightened,
+                    "compiled": loaded.compiled,
+                    "warmup_s": round(loaded.warmup_s, 3),
                     "load_s": round(loaded.load_s, 3),
                     "loaded_at": round(loaded.loaded_at, 3),
                 }
@@ -426,3 +436,39 @@ def revision_with_controlnet(revision: str, controlnet: Path) -> str:
     """A job's revision when a ControlNet joins the model: one hash over both."""
     digest = hashlib.sha256(f"{revision}+controlnet:{model_revision(controlnet)}".encode())
     return "sha256:" + digest.hexdigest()
+
+
+def compile_backend() -> str:
+    """The torch.compile backend this worker uses ("" when it does not compile)."""
+    raw = os.environ.get(COMPILE_ENV, "").strip()
+    return "" if raw in {"", "0"} else ("inductor" if raw == "1" else raw)
+
+
+def _compile_and_warm(loaded: LoadedModel) -> None:
+    """Compile the UNet once and run one warm-up call, at load: never inside a job."""
+    backend = compile_backend()
+    if not backend:
+        return
+    import torch
+
+    pipe = loaded.txt2img
+    pipe.unet = torch.compile(pipe.unet, backend=backend)
+    size = int(os.environ.get(WARMUP_SIZE_ENV, "1024"))
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        pipe(
+            "warm-up",
+            num_inference_steps=1,
+            height=size,
+            width=size,
+            output_type="latent",
+            generator=torch.Generator(device="cpu").manual_seed(0),
+        )
+    loaded.compiled = backend
+    loaded.warmup_s = time.perf_counter() - t0
+
+
+def model_preload(reference: str) -> dict[str, Any]:
+    """Load (and compile and warm up, if set) a model before any job asks for it."""
+    shared_cache().get(model_folder(reference), device_pick())
+    return shared_cache().describe()[-1]
