@@ -423,3 +423,12 @@ def test_compile_happens_once_at_load_with_a_warm_up(tiny_model, monkeypatch):
     # The job itself paid no compile: its load was the cache's, the warm-up before it.
     again = engine.render(diffusion_spec(tiny_model))
     assert again.cache_hit and np.array_equal(result.image, again.image)
+
+
+def test_progress_is_passed_on_at_most_every_ten_percent_or_second(tiny_model):
+    seen: list[int] = []
+    DiffusionEngine(ModelCache()).render(diffusion_spec(tiny_model, steps=40), progress=seen.append)
+    steps = [p for p in seen if 5 < p <= 90]
+    assert steps[-1] == 90  # the last denoising step always
+    # 40 steps, but about one report per 10 % (a slow step may add one at a second).
+    assert len(steps) <= 12, steps

@@ -38,6 +38,9 @@ from .prompt import tile_prompt
 # colour measurement takes the rest.
 READY_PERCENT = 5
 DENOISED_PERCENT = 90
+# A step's progress is passed on when it has grown this much, or this long since the last.
+PROGRESS_EVERY_PERCENT = 10
+PROGRESS_EVERY_S = 1.0
 
 
 class DiffusionEngine(ModelCacheUser):
@@ -128,12 +131,20 @@ def denoise(
     if progress is not None:
         progress(READY_PERCENT)
 
+    reported = {"percent": READY_PERCENT, "at": time.monotonic()}
+
     def on_step(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         if should_stop is not None and should_stop():
             raise RenderCanceled(f"canceled after denoising step {step + 1}")
         if progress is not None:
             done = min(1.0, (step + 1) / pipe_steps)
-            progress(READY_PERCENT + round(done * (DENOISED_PERCENT - READY_PERCENT)))
+            percent = READY_PERCENT + round(done * (DENOISED_PERCENT - READY_PERCENT))
+            # At most every PROGRESS_EVERY_PERCENT or PROGRESS_EVERY_S, and the last step.
+            now = time.monotonic()
+            due = percent - reported["percent"] >= PROGRESS_EVERY_PERCENT
+            if due or now - reported["at"] >= PROGRESS_EVERY_S or done >= 1.0:
+                progress(percent)
+                reported.update(percent=percent, at=now)
         return kwargs
 
     import torch
