@@ -1,8 +1,11 @@
 """Model folders: where a model is, which revision it is, and the loaded pipelines.
 
-A model is a local folder in diffusers' layout (`save_pretrained`, or a Hugging Face
-snapshot). Nothing is downloaded: loading is `local_files_only`. The revision recorded on
-each job is a content hash of the folder's files, computed once per folder state.
+A model is a local folder in diffusers' layout (`save_pretrained`), or a Hugging Face id
+found in the worker's Hugging Face cache. Nothing is downloaded: loading is
+`local_files_only`. The revision recorded on each job is a snapshot's commit, or else a
+content hash of the folder's files (computed once per folder state); adapters (textual
+inversions, LoRAs) and a ControlNet join it in one hash. The cache keeps loaded models
+under the worker's memory budget, with their adapters applied and, if set, compiled.
 """
 
 from __future__ import annotations
