@@ -38,6 +38,12 @@ def linear_to_srgb(linear: ArrayLike) -> FloatArray:
     return np.sign(c) * enc
 
 
+# 8-bit sRGB of every 16-bit linear-light code (0..65535): a finished picture in one lookup.
+LINEAR16_TO_SRGB8 = np.clip(
+    np.rint(linear_to_srgb(np.arange(65536) / 65535.0) * 255.0), 0, 255
+).astype(np.uint8)
+
+
 def linear_to_xyz(linear: ArrayLike) -> FloatArray:
     return np.asarray(linear, dtype=np.float64) @ _RGB_TO_XYZ.T
 

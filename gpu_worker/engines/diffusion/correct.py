@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from gpu_worker.colour.convert import linear_to_srgb
+from gpu_worker.colour.convert import LINEAR16_TO_SRGB8
 from gpu_worker.colour.segmentation import LIN32
 
 CORRECTION_PASSES = 3
-_SRGB8 = np.clip(np.rint(linear_to_srgb(np.arange(4096) / 4095.0) * 255.0), 0, 255).astype(np.uint8)
 
 
 def chip_colour_transfer(
@@ -40,5 +39,5 @@ def chip_colour_transfer(
     for _ in range(CORRECTION_PASSES):
         gains = (target / np.maximum(means(out), 1e-4)).astype(np.float32)
         out = np.clip(out * gains[flat], 0.0, 1.0)
-    corrected: NDArray[np.uint8] = _SRGB8[np.rint(out * 4095.0).astype(np.intp)]
+    corrected: NDArray[np.uint8] = LINEAR16_TO_SRGB8[np.rint(out * 65535.0).astype(np.intp)]
     return corrected.reshape(image.shape)

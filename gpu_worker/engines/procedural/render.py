@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from catalog.geometry import GRANULE_DIAMETER_MM
-from gpu_worker.colour.convert import linear_to_srgb
+from gpu_worker.colour.convert import LINEAR16_TO_SRGB8
 from gpu_worker.colour.segmentation import chip_interiors
 from gpu_worker.contract import RenderSpec
 from gpu_worker.imageio import THUMBNAIL_SIDE
@@ -50,9 +50,6 @@ SOFT_FOCUS_PX = 0.4  # Gaussian sigma of the lens blur, output pixels
 FACE_SAMPLE = 200_000  # pixels enough for a colour's brightness percentile
 _FINE_MEAN_MM = sum(GRANULE_DIAMETER_MM["fine"]) / 2.0
 
-_SRGB_LUT = np.clip(np.rint(linear_to_srgb(np.arange(65536) / 65535.0) * 255.0), 0, 255).astype(
-    np.uint8
-)
 Stage = Callable[[str], None]
 
 
@@ -295,7 +292,7 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     # cv2's arithmetic saturates and rounds into uint16 in one pass (its stubs list no
     # scalar operand, hence the ignore).
     codes = cv2.multiply(rgb, (65535.0, 65535.0, 65535.0, 0.0), dtype=cv2.CV_16U)  # type: ignore[call-overload]
-    image: NDArray[np.uint8] = _SRGB_LUT[codes]
+    image: NDArray[np.uint8] = LINEAR16_TO_SRGB8[codes]
     note("composite")
     if view.sides:
         labels = np.where(labels >= n_ids, labels - np.int32(n_ids), labels)
