@@ -82,14 +82,35 @@ def _hf_snapshot(reference: str, option: str) -> Path:
     return Path(str(path))
 
 
-def _folder_state(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    return tuple(
-        (str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns) for p in files
-    )
+def _path_state(path: Path) -> tuple[tuple[str, int, int], ...]:
+    """(relative path, size, mtime) of a file, or of every file of a folder."""
+    if not path.is_dir():
+        stat = path.stat()
+        return (("", stat.st_size, stat.st_mtime_ns),)
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    return tuple((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
 
 
-_revisions: dict[tuple[Path, tuple[tuple[str, int, int], ...]], str] = {}
+_digests: dict[tuple[Path, tuple[tuple[str, int, int], ...]], str] = {}
+
+
+def _content_hash(path: Path) -> str:
+    """sha256 (hex) over a file's bytes, or a folder's files' paths and bytes.
+
+    Read once per state of the files: a job only stats them, so a model's or a LoRA's
+    gigabytes are hashed when they change, not on every render.
+    """
+    state = _path_state(path)
+    key = (path, state)
+    if key not in _digests:
+        digest = hashlib.sha256()
+        for rel, _size, _mtime in state:
+            digest.update(rel.encode() + b"\0")
+            with (path / rel if rel else path).open("rb") as fh:
+                while chunk := fh.read(_HASH_CHUNK):
+                    digest.update(chunk)
+        _digests[key] = digest.hexdigest()
+    return _digests[key]
 
 
 def model_revision(folder: Path) -> str:
@@ -99,17 +120,7 @@ def model_revision(folder: Path) -> str:
     """
     if folder.parent.name == "snapshots" and re.fullmatch(r"[0-9a-f]{40}", folder.name):
         return f"hf:{folder.name}"
-    state = _folder_state(folder)
-    key = (folder, state)
-    if key not in _revisions:
-        digest = hashlib.sha256()
-        for rel, _size, _mtime in state:
-            digest.update(rel.encode() + b"\0")
-            with (folder / rel).open("rb") as fh:
-                while chunk := fh.read(_HASH_CHUNK):
-                    digest.update(chunk)
-        _revisions[key] = "sha256:" + digest.hexdigest()
-    return _revisions[key]
+    return "sha256:" + _content_hash(folder)
 
 
 def model_size_mb(folder: Path) -> float:
@@ -344,16 +355,6 @@ class ModelCacheUser:
         return self.cache.describe()
 
 
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        with file.open("rb") as fh:
-            while chunk := fh.read(_HASH_CHUNK):
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _with_adapters(revision: str, adapters: Adapters) -> str:
     """The model's revision, or with adapters one hash over it and theirs (and settings)."""
     inversions, loras = adapters
@@ -362,11 +363,11 @@ def _with_adapters(revision: str, adapters: Adapters) -> str:
     digest = hashlib.sha256(revision.encode())
     for ti in inversions:
         digest.update(
-            f"ti:{ti.token}:{_file_hash(_adapter_path(ti.path, 'textual_inversions'))}".encode()
+            f"ti:{ti.token}:{_content_hash(_adapter_path(ti.path, 'textual_inversions'))}".encode()
         )
     for lora in loras:
         digest.update(
-            f"lora:{lora.scale!r}:{_file_hash(_adapter_path(lora.path, 'loras'))}".encode()
+            f"lora:{lora.scale!r}:{_content_hash(_adapter_path(lora.path, 'loras'))}".encode()
         )
     return "sha256:" + digest.hexdigest()
 
