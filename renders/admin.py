@@ -388,7 +388,14 @@ class ModelProfileForm(forms.ModelForm):
         if not is_profile_name(data.get("name", "")):
             raise forms.ValidationError("A profile's name has no path separators.")
         # Every angle the table can pick, checked the way a job's options are.
-        angles = sorted({0, *(int(row.get("up_to", 359)) for row in profile.control_by_angle)})
+        try:
+            rows = profile.control_by_angle or []
+            angles = sorted({0, *(int(row.get("up_to", 359)) for row in rows)})
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise forms.ValidationError(
+                'Control by angle must be a list of rows like {"up_to": 44, "type": "canny", '
+                '"scale": 0.5}.'
+            ) from exc
         for angle in angles:
             try:
                 options = profile_options(profile=profile, options={"model": "-"}, angle=angle)

@@ -129,3 +129,23 @@ def test_staff_edit_profiles_and_a_bad_one_is_refused_naming_the_problem(staff_u
     form["loras"] = '[{"path": "/m/l.safetensors", "scale": 0.5}]'
     assert client.post("/admin/renders/modelprofile/add/", form).status_code == 302
     assert ModelProfile.objects.get().loras == [{"path": "/m/l.safetensors", "scale": 0.5}]
+
+
+def test_a_malformed_angle_table_is_a_form_error_not_a_crash(staff_user):
+    client = Client()
+    client.force_login(staff_user)
+    form = {
+        "name": "sdxl-table",
+        "base_model": "/models/sdxl-base",
+        "revision": "",
+        "textual_inversions": "[]",
+        "loras": "[]",
+        "controlnets": "{}",
+        "control_by_angle": '["canny"]',
+        "is_active": "on",
+        "notes": "",
+    }
+    response = client.post("/admin/renders/modelprofile/add/", form)
+    assert response.status_code == 200
+    assert "Control by angle must be a list of rows" in response.content.decode()
+    assert not ModelProfile.objects.exists()
