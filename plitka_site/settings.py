@@ -6,7 +6,6 @@ disk). Production sets DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and DE
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dj_database_url
@@ -134,7 +133,7 @@ RENDER_ENGINES_ENABLED = env_list("RENDER_ENGINES_ENABLED", ["procedural"])
 DIFFUSION_PRELOAD = env_list("PLITKA_DIFFUSION_PRELOAD", [])
 # Share of a GPU worker's device memory (gpu_worker.budget); refused here, at start, if bad.
 try:
-    PLITKA_GPU_MEMORY_FRACTION = memory_fraction_setting(os.environ.get(FRACTION_ENV))
+    PLITKA_GPU_MEMORY_FRACTION = memory_fraction_setting(env_str(FRACTION_ENV, ""))
 except BudgetError as exc:
     raise ConfigError(str(exc)) from exc
 RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 3)
