@@ -41,10 +41,10 @@ FLOOR_LOG_TOL = 0.1
 # candidates closer than SPLIT_GROUP_DE (ΔE2000).
 SPLIT_GROUP_DE = 15.0
 SPLIT_DARK = 0.6
+SPLIT_MIN_L = (7.0, 15.0)
 # The edge-preserving blur before colour steps: window (px) and colour sigma (8-bit units).
 STEP_CALM_PX = 5
 STEP_CALM_COLOUR = 30.0
-SPLIT_MIN_L = (7.0, 15.0)
 # Chromaticity step (r, g fractions of r+g+b) across 3x3 that marks a border between two
 # granules of equal luminance but different hue (photos without a visible gap).
 EDGE_CHROMA_STEP = 0.05
