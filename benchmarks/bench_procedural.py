@@ -12,7 +12,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUME
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from catalog.geometry import TileGeometry  # noqa: E402
-from catalog.palette import PaletteColor  # noqa: E402
+from catalog.palette import PaletteColor, stock_palette_colors  # noqa: E402
 from catalog.recipes import Component, Recipe  # noqa: E402
 from gpu_worker.colour.ciede2000 import distinct_codes  # noqa: E402
 from gpu_worker.colour.measure import fidelity_measure  # noqa: E402
@@ -41,16 +40,6 @@ from gpu_worker.imageio import THUMBNAIL_SIDE, image_decode, thumbnail_webp  # n
 from gpu_worker.params import RenderParams  # noqa: E402
 
 cv2.setNumThreads(1)
-
-
-def _palette() -> tuple[PaletteColor, ...]:
-    data = json.loads((ROOT / "catalog" / "data" / "palette.json").read_text(encoding="utf-8"))
-    return tuple(
-        PaletteColor.measured(
-            code=c["code"], lab=c["lab"], hex_code=c["hex"], lightness_spread=c["lightness_spread"]
-        )
-        for c in data["colors"]
-    )
 
 
 def _recipe(percents: dict[str, int]) -> Recipe:
@@ -168,7 +157,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--specs", type=int, default=30, help="random specs for accuracy")
     args = parser.parse_args()
-    palette = _palette()
+    palette = stock_palette_colors()
     print(f"machine: {cpu_model()}, python {platform.python_version()}, 1 thread")
     print(
         f"{'case':<18}{'render s':>10}{'fidelity s':>12}{'sum s':>8}"

@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from catalog.geometry import TileGeometry  # noqa: E402
-from catalog.palette import PaletteColor, stock_palette  # noqa: E402
+from catalog.palette import stock_palette, stock_palette_colors  # noqa: E402
 from catalog.recipes import ColorName, Recipe, recipe_parse  # noqa: E402
 from gpu_worker.colour.measure import fidelity_measure  # noqa: E402
 from gpu_worker.contract import RenderSpec  # noqa: E402
@@ -77,15 +77,6 @@ class Pair:
     thumbnail_error_pp: float  # analyze_colors on the job's WebP thumbnail, told the recipe
     appearance_render: float | None  # ΔE2000 of the whole top face from the recipe mix
     appearance_photo: float | None
-
-
-def _palette() -> tuple[PaletteColor, ...]:
-    return tuple(
-        PaletteColor.measured(
-            code=c["code"], lab=c["lab"], hex_code=c["hex"], lightness_spread=c["lightness_spread"]
-        )
-        for c in stock_palette()
-    )
 
 
 def recipe_of_name(stem: str) -> Recipe | None:
@@ -122,7 +113,7 @@ def _render(
     spec = RenderSpec(
         tile=PHOTO_TILE,
         recipe=recipe,
-        palette=_palette(),
+        palette=stock_palette_colors(),
         params=RenderParams(size=size, seed=seed),
     )
     result = engine_get("procedural").render(spec)
@@ -134,7 +125,7 @@ def _render(
 def _thumbnail_error(thumbnail: NDArray[np.uint8], recipe: Recipe) -> float:
     """The largest share error analyze_colors finds on the job's WebP thumbnail."""
     small = image_decode(thumbnail_webp(thumbnail))
-    found = fidelity_measure(image=small, palette=_palette(), recipe=recipe.components)
+    found = fidelity_measure(image=small, palette=stock_palette_colors(), recipe=recipe.components)
     return float(found.max_share_error_pp or 0.0)
 
 
@@ -152,7 +143,9 @@ def load_pairs(folder: Path) -> list[Pair]:
         render, appearance, thumbnail = _render(
             recipe, span_px=min(box[2] - box[0], box[3] - box[1]), seed=index
         )
-        measured = fidelity_measure(image=photo, palette=_palette(), recipe=recipe.components)
+        measured = fidelity_measure(
+            image=photo, palette=stock_palette_colors(), recipe=recipe.components
+        )
         pairs.append(
             Pair(
                 name=path.stem.removesuffix("_top"),
@@ -209,7 +202,7 @@ def measure(pairs: list[Pair]) -> dict[str, object]:
         [(left, 0, i) for i, (left, _) in enumerate(halves)]
         + [(right, 1, i) for i, (_, right) in enumerate(halves)]
     )
-    palette = {c.code: c for c in _palette()}
+    palette = {c.code: c for c in stock_palette_colors()}
     per_recipe = []
     for p, (left, right) in zip(pairs, halves, strict=True):
         cand = np.array([palette[c.code].lab for c in p.recipe.components])

@@ -69,3 +69,16 @@ def stock_palette() -> tuple[dict[str, Any], ...]:
     """The 29 stock colours as dicts: code, name_en, name_ru, hex, lab, lightness_spread."""
     with PALETTE_PATH.open(encoding="utf-8") as handle:
         return tuple(json.load(handle)["colors"])
+
+
+@cache
+def stock_palette_colors() -> tuple[PaletteColor, ...]:
+    """The 29 stock colours as measured, for code that runs without the database (the
+    render library's tests, benchmarks and scripts); the site reads them from its Color
+    rows instead."""
+    return tuple(
+        PaletteColor.measured(
+            code=c["code"], lab=c["lab"], hex_code=c["hex"], lightness_spread=c["lightness_spread"]
+        )
+        for c in stock_palette()
+    )

@@ -31,18 +31,11 @@ sys.path.insert(0, str(ROOT))
 
 def _spec(model: Path, *, size: int, steps: int, mode: str) -> Any:
     from catalog.geometry import TileGeometry
-    from catalog.palette import PaletteColor
+    from catalog.palette import stock_palette_colors
     from catalog.recipes import Component, Recipe
     from gpu_worker.contract import RenderSpec
     from gpu_worker.params import RenderParams
 
-    data = json.loads((ROOT / "catalog" / "data" / "palette.json").read_text(encoding="utf-8"))
-    palette = tuple(
-        PaletteColor.measured(
-            code=c["code"], lab=c["lab"], hex_code=c["hex"], lightness_spread=c["lightness_spread"]
-        )
-        for c in data["colors"]
-    )
     options: dict[str, Any] = {"model": str(model), "steps": steps, "mode": mode}
     if mode == "img2img":
         options["strength"] = 0.5
@@ -51,7 +44,7 @@ def _spec(model: Path, *, size: int, steps: int, mode: str) -> Any:
             shape="square", width_mm=500, height_mm=500, thickness_mm=30, granule_size="medium"
         ),
         recipe=Recipe(components=(Component("BLACK", 40), Component("RED", 60))),
-        palette=palette,
+        palette=stock_palette_colors(),
         params=RenderParams(engine="diffusion", size=size, seed=7, options=options),
     )
 

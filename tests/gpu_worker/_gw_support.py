@@ -1,4 +1,4 @@
-"""Shared helpers for the gpu_worker tests (plain JSON palette, no Django).
+"""Shared helpers for the gpu_worker tests (the stock palette from its JSON, no Django).
 
 Imported by module name: pytest puts this folder on sys.path (it is not a package, so it
 cannot shadow the real gpu_worker package).
@@ -7,36 +7,18 @@ cannot shadow the real gpu_worker package).
 from __future__ import annotations
 
 import itertools
-import json
-from pathlib import Path
 
 import numpy as np
 from hypothesis import strategies as st
 
 from catalog.geometry import GranuleSize, Shape, TileGeometry
-from catalog.palette import PaletteColor
+from catalog.palette import stock_palette_colors
 from catalog.recipes import Component, Recipe
 from gpu_worker.colour.ciede2000 import distinct_codes
 from gpu_worker.contract import RenderSpec
 from gpu_worker.params import RenderParams
 
-PALETTE_JSON = Path(__file__).resolve().parents[2] / "catalog" / "data" / "palette.json"
-
-
-def palette_load() -> tuple[PaletteColor, ...]:
-    data = json.loads(PALETTE_JSON.read_text(encoding="utf-8"))
-    return tuple(
-        PaletteColor.measured(
-            code=c["code"],
-            lab=c["lab"],
-            hex_code=c["hex"],
-            lightness_spread=c["lightness_spread"],
-        )
-        for c in data["colors"]
-    )
-
-
-PALETTE = palette_load()
+PALETTE = stock_palette_colors()
 
 # Colours no one would confuse, granule by granule, under any light: what a picture file
 # alone can be asked to tell apart (look-alikes differ less than shading changes a granule).
