@@ -374,6 +374,9 @@ PROFILE_FIELDS = {
     "loras",
     "controlnets",
     "control_by_angle",
+    "dtype",
+    "scheduler",
+    "preset_steps",
 }
 
 

@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from catalog.geometry import TileGeometry
 from catalog.recipes import Recipe
+from gpu_worker.engines.diffusion.options import DTYPES, SCHEDULERS
 from gpu_worker.params import RenderParams
 
 
@@ -30,6 +31,7 @@ class RenderJob(models.Model):
         API = "api"
         SCHEDULE = "schedule"
         CLI = "cli"
+        EXPERIMENT = "experiment"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
@@ -260,6 +262,24 @@ class ModelProfile(models.Model):
         help_text='Rows {"up_to": 44, "type": "canny", "scale": 0.5}: the first row whose '
         '"up_to" (degrees) is at least the job\'s angle picks the ControlNet; "off" for none.',
     )
+    dtype = models.CharField(
+        max_length=16,
+        choices=[(d, d) for d in DTYPES],
+        default="auto",
+        help_text="The weights' number type on the GPU; auto is float16.",
+    )
+    scheduler = models.CharField(
+        max_length=20,
+        choices=[(s, s) for s in SCHEDULERS],
+        default="default",
+        help_text="The noise scheduler; default is the one the model was saved with.",
+    )
+    preset_steps = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Denoising steps per quality preset for this model, e.g. {"draft": 8}; '
+        "the standard 12 / 25 / 40 where it names none.",
+    )
     is_active = models.BooleanField(default=True)
     notes = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -269,3 +289,53 @@ class ModelProfile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Experiment(models.Model):
+    """A grid of hybrid renders of one product and recipe: each angle with each ControlNet
+    setting (a type and scale, or off), to choose the profile's ControlNet per angle."""
+
+    profile = models.ForeignKey(ModelProfile, on_delete=models.CASCADE, related_name="experiments")
+    product = models.ForeignKey("catalog.TileProduct", on_delete=models.PROTECT, related_name="+")
+    recipe = models.ForeignKey("catalog.ColorRecipe", on_delete=models.PROTECT, related_name="+")
+    view = models.CharField(max_length=16, default="perspective")
+    size = models.PositiveIntegerField(default=1024)
+    quality = models.CharField(max_length=16, default="standard")
+    seed = models.PositiveIntegerField(default=0, help_text="One seed for every cell.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    adopted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its winners became the profile's table."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.profile.name}: {self.product.sku}, {self.recipe.name} #{self.pk}"
+
+
+class ExperimentCell(models.Model):
+    """One render of an experiment: an angle with one ControlNet setting."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="cells")
+    angle = models.PositiveSmallIntegerField()
+    control = models.CharField(max_length=16, help_text='A ControlNet type, or "off".')
+    scale = models.FloatField(default=0.0, help_text="Conditioning scale (0 when off).")
+    job = models.ForeignKey(
+        RenderJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["angle", "control", "scale"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "angle", "control", "scale"], name="one_cell_per_setting"
+            )
+        ]
+
+    def __str__(self) -> str:
+        setting = self.control if self.control == "off" else f"{self.control} {self.scale:g}"
+        return f"{self.angle}° {setting}"

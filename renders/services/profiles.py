@@ -43,6 +43,14 @@ def profile_options(
     control = profile_control(profile=profile, angle=angle)
     if control is not None:
         resolved["controlnet"] = control
+    # Only what differs from the engine's defaults, so render keys made before these
+    # settings existed still match.
+    if profile.dtype != "auto":
+        resolved["dtype"] = profile.dtype
+    if profile.scheduler != "default":
+        resolved["scheduler"] = profile.scheduler
+    if profile.preset_steps:
+        resolved["preset_steps"] = dict(profile.preset_steps)
     resolved.update({k: v for k, v in options.items() if k != "model"})
     resolved["model"] = profile.base_model
     resolved["profile"] = profile.name

@@ -74,6 +74,39 @@ def test_img2img_starts_from_the_procedural_render_and_shares_the_weights(tiny_m
     assert loaded.pipeline("img2img").unet is loaded.pipeline("txt2img").unet
 
 
+def test_the_scheduler_is_chosen_per_job_on_the_same_weights(tiny_model):
+    engine = DiffusionEngine(ModelCache())
+    default = engine.render(diffusion_spec(tiny_model))
+    euler_a = engine.render(diffusion_spec(tiny_model, scheduler="euler_a"))
+    dpm = engine.render(diffusion_spec(tiny_model, scheduler="dpmpp_2m_karras"))
+    assert not np.array_equal(default.image, euler_a.image)
+    assert not np.array_equal(euler_a.image, dpm.image)
+    loaded, _ = engine.cache.get(tiny_model, "cpu")
+    assert type(loaded.txt2img.scheduler).__name__ == "DPMSolverMultistepScheduler"
+    assert loaded.txt2img.scheduler.config.use_karras_sigmas
+    # Back to the model's own scheduler: the first picture again, from one load.
+    assert np.array_equal(default.image, engine.render(diffusion_spec(tiny_model)).image)
+    assert engine.cache.loads == 1
+
+
+def test_the_dtype_is_part_of_what_is_loaded(tiny_model):
+    engine = DiffusionEngine(ModelCache(capacity=2))
+    engine.render(diffusion_spec(tiny_model))
+    result = engine.render(diffusion_spec(tiny_model, dtype="bfloat16"))
+    assert not result.cache_hit and engine.cache.loads == 2
+    assert {m["dtype"] for m in engine.loaded()} == {"float32", "bfloat16"}
+    assert str(engine.cache.get(tiny_model, "cpu", dtype="bfloat16")[0].txt2img.unet.dtype) == (
+        "torch.bfloat16"
+    )
+
+
+def test_a_profiles_preset_steps_replace_the_standard_ones():
+    opts = diffusion_options_parse({"model": "x", "preset_steps": {"draft": 4, "high": 8}})
+    assert [opts.steps_for(q) for q in ("draft", "standard", "high")] == [4, 25, 8]
+    explicit = diffusion_options_parse({"model": "x", "steps": 6, "preset_steps": {"draft": 4}})
+    assert explicit.steps_for("draft") == 6
+
+
 def test_cancel_stops_between_denoising_steps(tiny_model):
     calls = []
 
@@ -99,6 +132,11 @@ def test_cancel_stops_between_denoising_steps(tiny_model):
         ({"model": "x", "steps": 2.5}, "options.steps must be a whole number"),
         ({"model": "x", "strength": "high"}, "options.strength must be a number"),
         ({"model": "x", "negative_prompt": "n" * 301}, "longer than 300"),
+        ({"model": "x", "scheduler": "lms"}, "options.scheduler must be one of default, euler"),
+        ({"model": "x", "dtype": "int8"}, "options.dtype must be one of auto, float16"),
+        ({"model": "x", "preset_steps": [4]}, "options.preset_steps must be an object"),
+        ({"model": "x", "preset_steps": {"turbo": 4}}, "'turbo' is not a preset"),
+        ({"model": "x", "preset_steps": {"draft": 0}}, "preset_steps.draft must be 1..100"),
     ],
 )
 def test_bad_options_are_named(options, message):

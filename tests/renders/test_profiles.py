@@ -120,6 +120,9 @@ def test_staff_edit_profiles_and_a_bad_one_is_refused_naming_the_problem(staff_u
         "loras": '[{"path": "/m/l.safetensors", "scale": 5}]',
         "controlnets": "{}",
         "control_by_angle": "[]",
+        "dtype": "bfloat16",
+        "scheduler": "dpmpp_2m_karras",
+        "preset_steps": '{"draft": 200}',
         "is_active": "on",
         "notes": "",
     }
@@ -127,8 +130,40 @@ def test_staff_edit_profiles_and_a_bad_one_is_refused_naming_the_problem(staff_u
     assert "options.loras[0].scale must be 0..2" in page
     assert not ModelProfile.objects.exists()
     form["loras"] = '[{"path": "/m/l.safetensors", "scale": 0.5}]'
+    page = client.post("/admin/renders/modelprofile/add/", form).content.decode()
+    assert "options.preset_steps.draft must be 1..100" in page
+    form["preset_steps"] = '{"draft": 8}'
     assert client.post("/admin/renders/modelprofile/add/", form).status_code == 302
-    assert ModelProfile.objects.get().loras == [{"path": "/m/l.safetensors", "scale": 0.5}]
+    saved = ModelProfile.objects.get()
+    assert saved.loras == [{"path": "/m/l.safetensors", "scale": 0.5}]
+    assert (saved.dtype, saved.scheduler, saved.preset_steps) == (
+        "bfloat16",
+        "dpmpp_2m_karras",
+        {"draft": 8},
+    )
+
+
+def test_a_profiles_number_type_scheduler_and_steps_reach_the_job_and_its_key(
+    render_client,
+    demo_catalog,
+    profile,
+    diffusion_enabled,
+    broker,
+    django_capture_on_commit_callbacks,
+):
+    body = {**BODY, "angle": 120, "options": {"model": "sdxl-shop"}}
+    plain = post(render_client, body, django_capture_on_commit_callbacks).json()
+    assert not {"dtype", "scheduler", "preset_steps"} & set(
+        RenderJob.objects.get(pk=plain["id"]).render_params.options
+    )
+    profile.dtype, profile.scheduler, profile.preset_steps = "bfloat16", "euler_a", {"draft": 6}
+    profile.save()
+    tuned = post(render_client, body, django_capture_on_commit_callbacks).json()
+    job = RenderJob.objects.get(pk=tuned["id"])
+    assert job.render_params.options["dtype"] == "bfloat16"
+    assert job.render_params.options["scheduler"] == "euler_a"
+    assert job.render_params.options["preset_steps"] == {"draft": 6}
+    assert job.render_key != RenderJob.objects.get(pk=plain["id"]).render_key
 
 
 def test_a_malformed_angle_table_is_a_form_error_not_a_crash(staff_user):
@@ -142,6 +177,9 @@ def test_a_malformed_angle_table_is_a_form_error_not_a_crash(staff_user):
         "loras": "[]",
         "controlnets": "{}",
         "control_by_angle": '["canny"]',
+        "dtype": "auto",
+        "scheduler": "default",
+        "preset_steps": "{}",
         "is_active": "on",
         "notes": "",
     }

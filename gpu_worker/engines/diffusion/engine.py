@@ -119,9 +119,10 @@ def denoise(
     if progress is not None:
         progress(0)
     t0 = time.perf_counter()
-    loaded, hit = cache.get(folder, device_pick(), adapters_of(opts))
+    loaded, hit = cache.get(folder, device_pick(), adapters_of(opts), opts.dtype)
     t_load = time.perf_counter() - t0
     pipe = loaded.pipeline("txt2img" if start is None else "img2img", control)
+    loaded.use_scheduler(pipe, opts.scheduler)
     revision = (
         loaded.revision if control is None else revision_with_controlnet(loaded.revision, control)
     )

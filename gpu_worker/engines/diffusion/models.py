@@ -169,6 +169,16 @@ class LoadedModel:
     lightened: bool = False
     compiled: str = ""  # the torch.compile backend, when compiled
     warmup_s: float = 0.0
+    schedulers: dict[str, Any] = field(default_factory=dict)
+
+    def use_scheduler(self, pipe: Any, name: str) -> None:
+        """Give `pipe` the named noise scheduler (SCHEDULERS), made once from the config the
+        model was saved with; "default" is that scheduler itself."""
+        if "default" not in self.schedulers:
+            self.schedulers["default"] = self.txt2img.scheduler
+        if name not in self.schedulers:
+            self.schedulers[name] = _scheduler_make(name, self.schedulers["default"].config)
+        pipe.scheduler = self.schedulers[name]
 
     def lighten(self) -> None:
         """Lighter from now on (after an out-of-memory error): the VAE in tiles and slices."""
@@ -216,8 +226,26 @@ class LoadedModel:
         return self.pipelines[key]
 
 
+def _scheduler_make(name: str, config: Any) -> Any:
+    import diffusers
+
+    cls_name, extra = _SCHEDULER_CLASSES[name]
+    return getattr(diffusers, cls_name).from_config(config, **extra)
+
+
+# diffusers' scheduler class (and settings) behind each name of options.SCHEDULERS.
+_SCHEDULER_CLASSES: dict[str, tuple[str, dict[str, Any]]] = {
+    "euler": ("EulerDiscreteScheduler", {}),
+    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
+    "dpmpp_2m": ("DPMSolverMultistepScheduler", {}),
+    "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}),
+    "ddim": ("DDIMScheduler", {}),
+    "unipc": ("UniPCMultistepScheduler", {}),
+}
+
+
 class ModelCache:
-    """Loaded models by (folder, revision, device), least recently used evicted first:
+    """Loaded models by (folder, revision, device, dtype), least recently used evicted first:
     before a load, until both the count (`capacity`) and the memory (`budget_mb`, the
     models' stored weights) leave room for it."""
 
@@ -225,19 +253,21 @@ class ModelCache:
         self.capacity = max(1, capacity)
         self.budget_mb = budget_mb
         self.evictions = 0
-        self._models: OrderedDict[tuple[Path, str, str], LoadedModel] = OrderedDict()
+        self._models: OrderedDict[tuple[Path, str, str, str], LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
         self.loads = 0
 
     def get(
-        self, folder: Path, device: str, adapters: Adapters = NO_ADAPTERS
+        self, folder: Path, device: str, adapters: Adapters = NO_ADAPTERS, dtype: str = "auto"
     ) -> tuple[LoadedModel, bool]:
         """(the model with its adapters loaded, whether it was already loaded).
 
-        Adapters change the weights (a LoRA is fused), so each set is its own entry.
+        Adapters change the weights (a LoRA is fused), and so does the number type: each
+        set is its own entry.
         """
         revision = _with_adapters(model_revision(folder), adapters)
-        key = (folder, revision, device)
+        dtype = dtype_resolve(dtype, device)
+        key = (folder, revision, device, dtype)
         with self._lock:
             if key in self._models:
                 self._models.move_to_end(key)
@@ -250,7 +280,7 @@ class ModelCache:
                 )
             self._evict_for(need)
             t0 = time.perf_counter()
-            pipe = _load(folder, device)
+            pipe = _load(folder, device, dtype)
             _adapters_apply(pipe, adapters)
             loaded = LoadedModel(
                 revision=revision,
@@ -286,6 +316,7 @@ class ModelCache:
                     "model": str(folder),
                     "revision": loaded.revision,
                     "device": device,
+                    "dtype": dtype,
                     "pipelines": ["txt2img", *sorted(loaded.pipelines)],
                     "size_mb": loaded.size_mb,
                     "lightened": loaded.lightened,
@@ -294,7 +325,7 @@ class ModelCache:
                     "load_s": round(loaded.load_s, 3),
                     "loaded_at": round(loaded.loaded_at, 3),
                 }
-                for (folder, _revision, device), loaded in self._models.items()
+                for (folder, _revision, device, dtype), loaded in self._models.items()
             ]
 
 
@@ -334,12 +365,21 @@ def release_device_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def _load(folder: Path, device: str) -> Any:
+def dtype_resolve(dtype: str, device: str) -> str:
+    """The number type the weights get: "auto" is float16 on a GPU, float32 on the CPU
+    (where half precision is slow or missing)."""
+    if dtype != "auto":
+        return dtype
+    return "float32" if device == "cpu" else "float16"
+
+
+def _load(folder: Path, device: str, dtype: str) -> Any:
     import torch
     from diffusers import StableDiffusionXLPipeline
 
-    dtype = torch.float16 if device == "cuda" else torch.float32
-    pipe = StableDiffusionXLPipeline.from_pretrained(folder, dtype=dtype, local_files_only=True)
+    pipe = StableDiffusionXLPipeline.from_pretrained(
+        folder, dtype=getattr(torch, dtype), local_files_only=True
+    )
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
 

@@ -23,6 +23,10 @@ TOKEN_MAX = 40  # characters of a textual-inversion token
 LORA_SCALE_RANGE = (0.0, 2.0)
 CONTROL_TYPES = ("canny", "softedge", "lineart")
 CONTROL_SCALE_RANGE = (0.0, 2.0)
+# Noise schedulers a job may pick; "default" keeps the one the model was saved with.
+SCHEDULERS = ("default", "euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "ddim", "unipc")
+# The weights' number type on the device; "auto" is float16 on a GPU, float32 on the CPU.
+DTYPES = ("auto", "float16", "bfloat16", "float32")
 
 
 class OptionError(ValueError):
@@ -61,9 +65,16 @@ class DiffusionOptions:
     textual_inversions: tuple[TextualInversion, ...] = ()
     loras: tuple[Lora, ...] = ()
     controlnet: Control | None = None
+    scheduler: str = "default"
+    dtype: str = "auto"
+    # Steps per quality preset for this model (a profile's own, e.g. a distilled model's
+    # few steps); PRESET_STEPS where it names none.
+    preset_steps: tuple[tuple[str, int], ...] = ()
 
     def steps_for(self, quality: str) -> int:
-        return self.steps if self.steps is not None else PRESET_STEPS.get(quality, 25)
+        if self.steps is not None:
+            return self.steps
+        return dict(self.preset_steps).get(quality, PRESET_STEPS.get(quality, 25))
 
 
 def _number(raw: Any, name: str, lo: float, hi: float, *, whole: bool) -> Any:
@@ -146,6 +157,26 @@ def _control(raw: Any) -> Control | None:
     return control
 
 
+def _choice(raw: Any, name: str, choices: tuple[str, ...]) -> str:
+    if raw not in choices:
+        raise OptionError(f"options.{name} must be one of {', '.join(choices)}")
+    return str(raw)
+
+
+def _preset_steps(raw: Any) -> tuple[tuple[str, int], ...]:
+    if not isinstance(raw, Mapping):
+        raise OptionError("options.preset_steps must be an object: {preset: steps}")
+    for preset in raw:
+        if preset not in PRESET_STEPS:
+            names = ", ".join(PRESET_STEPS)
+            raise OptionError(f"options.preset_steps: {preset!r} is not a preset ({names})")
+    return tuple(
+        (preset, _number(raw[preset], f"preset_steps.{preset}", *STEPS_RANGE, whole=True))
+        for preset in PRESET_STEPS
+        if preset in raw
+    )
+
+
 def diffusion_options_parse(options: Mapping[str, Any]) -> DiffusionOptions:
     known = {
         "model",
@@ -157,6 +188,9 @@ def diffusion_options_parse(options: Mapping[str, Any]) -> DiffusionOptions:
         "textual_inversions",
         "loras",
         "controlnet",
+        "scheduler",
+        "dtype",
+        "preset_steps",
         "profile",  # the model profile these options came from (a label; renders nothing)
     }
     unknown = sorted(set(options) - known)
@@ -181,4 +215,7 @@ def diffusion_options_parse(options: Mapping[str, Any]) -> DiffusionOptions:
         textual_inversions=_textual_inversions(options.get("textual_inversions", [])),
         loras=_loras(options.get("loras", [])),
         controlnet=_control(options.get("controlnet")),
+        scheduler=_choice(options.get("scheduler", "default"), "scheduler", SCHEDULERS),
+        dtype=_choice(options.get("dtype", "auto"), "dtype", DTYPES),
+        preset_steps=_preset_steps(options.get("preset_steps", {})),
     )
