@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +13,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from gpu_worker.params import render_param_declaration
-from renders.models import RenderJob, RenderTelemetry, Worker
+from renders.models import Experiment, ExperimentCell, RenderJob, RenderTelemetry, Worker
 
 
 def render_job_list(*, client_id: str | None = None) -> QuerySet[RenderJob]:
@@ -77,3 +79,71 @@ def render_jobs_with_param(
     if value == render_param_declaration(name).default:
         return jobs.filter(Q(**{f"params__{name}": value}) | ~Q(params__has_key=name))
     return jobs.filter(**{f"params__{name}": value})
+
+
+@dataclass(frozen=True, slots=True)
+class CellResult:
+    """One experiment cell as the contact sheet shows it."""
+
+    cell: ExperimentCell
+    status: str
+    error_pp: float | None  # largest share error after colour correction
+    error_before_pp: float | None  # and before it: how well diffusion kept the layout
+    appearance_delta_e: float | None
+    seconds: float | None  # the engine's render
+    peak_memory_mb: float | None  # the device's peak, or the process's on the CPU
+
+    @property
+    def finished(self) -> bool:
+        return self.status == RenderJob.Status.SUCCEEDED and self.error_pp is not None
+
+    def rank(self) -> tuple[float, float, float]:
+        """Smaller is better: error before correction, after it, then time."""
+        return (
+            self.error_before_pp if self.error_before_pp is not None else self.error_pp or 0.0,
+            self.error_pp or 0.0,
+            self.seconds or 0.0,
+        )
+
+
+def experiment_results(*, experiment: Experiment) -> list[CellResult]:
+    cells = experiment.cells.select_related("job", "job__telemetry").order_by(
+        "angle", "control", "scale"
+    )
+    results = []
+    for cell in cells:
+        job = cell.job
+        fidelity = (job.fidelity if job is not None else None) or {}
+        before = fidelity.get("before_correction") or {}
+        telemetry = getattr(job, "telemetry", None) if job is not None else None
+        peak = None
+        if telemetry is not None:
+            peak = telemetry.peak_device_memory_mb or telemetry.rss_peak_mb
+        results.append(
+            CellResult(
+                cell=cell,
+                status=job.status if job is not None else "deleted",
+                error_pp=fidelity.get("max_share_error_pp"),
+                error_before_pp=before.get("max_share_error_pp"),
+                appearance_delta_e=fidelity.get("appearance_delta_e00"),
+                seconds=telemetry.engine_render_s if telemetry is not None else None,
+                peak_memory_mb=peak,
+            )
+        )
+    return results
+
+
+def experiment_winners(*, experiment: Experiment) -> dict[int, CellResult]:
+    return cells_best_per_angle(experiment_results(experiment=experiment))
+
+
+def cells_best_per_angle(results: Sequence[CellResult]) -> dict[int, CellResult]:
+    """The best finished cell per angle (CellResult.rank)."""
+    best: dict[int, CellResult] = {}
+    for result in results:
+        if not result.finished:
+            continue
+        angle = result.cell.angle
+        if angle not in best or result.rank() < best[angle].rank():
+            best[angle] = result
+    return best

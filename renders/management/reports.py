@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from renders.selectors import CellResult, cells_best_per_angle
 
 
 def fidelity_table(fidelity: Mapping[str, Any], recipe: Mapping[str, int] | None = None) -> str:
@@ -22,3 +24,25 @@ def fidelity_table(fidelity: Mapping[str, Any], recipe: Mapping[str, int] | None
         lines.append(f"whole top face vs recipe mix: ΔE2000 {fidelity['appearance_delta_e00']:.2f}")
     lines.append(f"tile fraction of the picture: {fidelity['tile_fraction']:.3f}")
     return "\n".join(lines)
+
+
+def experiment_table(results: Sequence[CellResult]) -> str:
+    """One line per cell, the winner of each angle marked."""
+    winners = {id(r) for r in cells_best_per_angle(results).values()}
+    lines = [
+        f"{'angle':>5}  {'control':<14}{'status':<11}{'before pp':>10}{'after pp':>9}"
+        f"{'ΔE2000':>8}{'render s':>9}{'peak MB':>9}"
+    ]
+    for r in results:
+        cell = r.cell
+        setting = cell.control if cell.control == "off" else f"{cell.control} {cell.scale:g}"
+        lines.append(
+            f"{cell.angle:>5}  {setting:<14}{r.status:<11}{_num(r.error_before_pp, 1):>10}"
+            f"{_num(r.error_pp, 1):>9}{_num(r.appearance_delta_e, 2):>8}{_num(r.seconds, 2):>9}"
+            f"{_num(r.peak_memory_mb, 0):>9}" + ("  winner" if id(r) in winners else "")
+        )
+    return "\n".join(lines)
+
+
+def _num(value: float | None, places: int) -> str:
+    return "-" if value is None else f"{value:.{places}f}"

@@ -68,3 +68,48 @@ def test_admin_render_detail_shows_the_picture_and_the_resource_chart(
     assert (
         "max_share_error_pp" in browser.find_element(By.CSS_SELECTOR, ".field-fidelity_pretty").text
     )
+
+
+def test_an_experiments_contact_sheet_shows_every_cell_and_adopts_the_winners(
+    browser, live_server, staff_user, demo_catalog, settings, tmp_path, monkeypatch
+):
+    from django.core.management import call_command
+
+    from gpu_worker.engines.diffusion.models import ALLOW_CPU_ENV
+    from gpu_worker.engines.diffusion.tiny import tiny_controlnet_save, tiny_sdxl_save
+    from renders.models import Experiment, ModelProfile
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SERVE_MEDIA = True
+    settings.RENDER_ENGINES_ENABLED = ["procedural", "hybrid"]
+    monkeypatch.setenv(ALLOW_CPU_ENV, "1")
+    model = tiny_sdxl_save(tmp_path / "tiny-sdxl")
+    ModelProfile.objects.create(
+        name="tiny",
+        base_model=str(model),
+        controlnets={"canny": str(tiny_controlnet_save(model, tmp_path / "tiny-canny"))},
+        preset_steps={"draft": 4},
+    )
+    call_command(
+        *("experiment", "--profile", "tiny", "--product", "SQ-500-30", "--recipe", "Autumn"),
+        *("--angles", "0,45", "--controls", "off,canny", "--scales", "0.4,0.8"),
+        *("--size", "256", "--quality", "draft", "--here"),
+    )
+    experiment = Experiment.objects.get()
+
+    login(browser, live_server, "staff", "staff-pass-123")
+    browser.get(f"{live_server.url}/admin/renders/experiment/{experiment.pk}/change/")
+    sheet = WebDriverWait(browser, 40).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, ".experiment-sheet"))
+    )
+    pictures = sheet.find_elements(By.CSS_SELECTOR, "td img")
+    assert len(pictures) == 6
+    assert all(browser.execute_script("return arguments[0].naturalWidth", p) > 0 for p in pictures)
+    assert len(sheet.find_elements(By.XPATH, ".//strong[text()='winner']")) == 2
+    browser.save_screenshot(str(tmp_path / "experiment.png"))
+    browser.find_element(By.XPATH, "//button[starts-with(text(), 'Adopt winners')]").click()
+    message = WebDriverWait(browser, 40).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, ".messagelist .success"))
+    )
+    assert "Profile tiny now picks" in message.text
+    assert [row["up_to"] for row in ModelProfile.objects.get().control_by_angle] == [22, 202, 359]

@@ -132,8 +132,8 @@ def test_bad_input_is_400_naming_the_field(render_client, catalog, change, field
         ({}, "options.model is required"),
         ({"model": "/models/sdxl", "steps": 0}, "options.steps must be 1..100"),
         (
-            {"model": "/models/sdxl", "scheduler": "ddim"},
-            "options.scheduler is not a diffusion option",
+            {"model": "/models/sdxl", "scheduler": "lms"},
+            "options.scheduler must be one of default, euler",
         ),
     ],
 )
