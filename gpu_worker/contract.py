@@ -8,7 +8,7 @@ metadata through this module and must stay light.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -115,3 +115,17 @@ class Engine(Protocol):
         should_stop: ShouldStop | None = None,
         on_image: OnImage | None = None,
     ) -> RenderResult: ...
+
+
+@runtime_checkable
+class BatchEngine(Engine, Protocol):
+    """An engine that renders several specs with one batch key in one call."""
+
+    def render_batch(
+        self,
+        specs: Sequence[RenderSpec],
+        *,
+        progress: Progress | None = None,
+        should_stop: ShouldStop | None = None,
+        on_image: OnImage | None = None,
+    ) -> list[RenderResult]: ...

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from gpu_worker.contract import Progress, RenderSpec, ShouldStop
+from gpu_worker.contract import BatchEngine, Progress, RenderSpec, ShouldStop
 from gpu_worker.monitor import DeviceInfo, MonitorSummary, ResourceMonitor, Sample
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ class RenderOutcome:
     device: DeviceInfo
     versions: dict[str, str] = field(default_factory=dict)
     oom_retries: int = 0
+    batch_size: int = 1  # pictures made in the same engine call
 
 
 @cache
@@ -125,6 +126,32 @@ def render_run(
     monitor_interval_s: float = 0.5,
 ) -> RenderOutcome:
     """Load (or reuse) the spec's engine, render, encode; raises what the engine raises."""
+    return render_run_batch(
+        specs=[spec],
+        device=device,
+        progress=progress,
+        should_stop=should_stop,
+        on_sample=on_sample,
+        on_monitor_exit=on_monitor_exit,
+        monitor_interval_s=monitor_interval_s,
+    )[0]
+
+
+def render_run_batch(
+    *,
+    specs: Sequence[RenderSpec],
+    device: DeviceInfo,
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+    on_sample: Callable[[Sample], None] | None = None,
+    on_monitor_exit: Callable[[], None] | None = None,
+    monitor_interval_s: float = 0.5,
+) -> list[RenderOutcome]:
+    """render_run for specs with one batch key (engine_batch_key), in one engine call.
+
+    The resource samples and the engine's timings are the whole batch's: each outcome
+    carries them, with `batch_size` saying how many pictures shared them.
+    """
     from gpu_worker.engines.registry import engine_get
 
     monitor = ResourceMonitor(
@@ -132,41 +159,58 @@ def render_run(
     ).start()
     try:
         started = time.perf_counter()
-        engine_name = spec.params.engine
+        engine_name = specs[0].params.engine
         cache_hit = engine_name in _loaded_engines
         engine = engine_get(engine_name)
         _loaded_engines.add(engine_name)
         loaded = time.perf_counter()
         encoder = _Encoder()
-        result = engine.render(
-            spec, progress=progress, should_stop=should_stop, on_image=encoder.start
-        )
+        if len(specs) == 1:
+            results = [
+                engine.render(
+                    specs[0], progress=progress, should_stop=should_stop, on_image=encoder.start
+                )
+            ]
+        elif isinstance(engine, BatchEngine):
+            results = engine.render_batch(specs, progress=progress, should_stop=should_stop)
+        else:
+            raise ValueError(f"the {engine_name} engine renders one spec per call")
         rendered = time.perf_counter()
-        png, thumbnail = encoder.result(result.image, result.thumbnail)
-        encoded = time.perf_counter()
+        # The first picture may already be encoding (engine.render's on_image).
+        encoded = [
+            (encoder if i == 0 else _Encoder()).result(r.image, r.thumbnail)
+            for i, r in enumerate(results)
+        ]
+        done = time.perf_counter()
     finally:
         summary = monitor.stop()
-    height, width = result.image.shape[:2]
-    timings = {
-        "load": loaded - started,
-        "engine_render": rendered - loaded,
-        "encode": encoded - rendered,
-        **{key: float(value) for key, value in result.timings.items()},
-    }
-    return RenderOutcome(
-        png=png,
-        thumbnail_webp=thumbnail,
-        width=int(width),
-        height=int(height),
-        digest=hashlib.sha256(png).hexdigest(),
-        fidelity=result.fidelity.to_dict(),
-        engine=result.engine,
-        engine_version=result.engine_version,
-        model_revision=result.model_revision,
-        cache_hit=cache_hit if result.cache_hit is None else result.cache_hit,
-        oom_retries=result.oom_retries,
-        timings={key: round(value, 4) for key, value in timings.items()},
-        monitor=summary,
-        device=device,
-        versions=library_versions(),
-    )
+    outcomes = []
+    for result, (png, thumbnail) in zip(results, encoded, strict=True):
+        height, width = result.image.shape[:2]
+        timings = {
+            "load": loaded - started,
+            "engine_render": rendered - loaded,
+            "encode": done - rendered,
+            **{key: float(value) for key, value in result.timings.items()},
+        }
+        outcomes.append(
+            RenderOutcome(
+                png=png,
+                thumbnail_webp=thumbnail,
+                width=int(width),
+                height=int(height),
+                digest=hashlib.sha256(png).hexdigest(),
+                fidelity=result.fidelity.to_dict(),
+                engine=result.engine,
+                engine_version=result.engine_version,
+                model_revision=result.model_revision,
+                cache_hit=cache_hit if result.cache_hit is None else result.cache_hit,
+                oom_retries=result.oom_retries,
+                timings={key: round(value, 4) for key, value in timings.items()},
+                monitor=summary,
+                device=device,
+                versions=library_versions(),
+                batch_size=len(specs),
+            )
+        )
+    return outcomes

@@ -136,6 +136,12 @@ try:
     PLITKA_GPU_MEMORY_FRACTION = memory_fraction_setting(env_str(FRACTION_ENV, ""))
 except BudgetError as exc:
     raise ConfigError(str(exc)) from exc
+# Up to this many queued jobs with one batch key (same diffusion model, settings, size and
+# steps) share one pipeline call on a worker; 1 is off (the default: a batch's pictures
+# land together, so the first waits for the last).
+RENDER_BATCH_MAX = env_int("PLITKA_DIFFUSION_BATCH", 1)
+if not 1 <= RENDER_BATCH_MAX <= 16:
+    raise ConfigError(f"PLITKA_DIFFUSION_BATCH={RENDER_BATCH_MAX} must be 1 (off) to 16")
 RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 3)
 # A running job whose worker has not beaten for this long is taken as lost.
 RENDER_HEARTBEAT_STALE_S = env_int("RENDER_HEARTBEAT_STALE_S", 60)

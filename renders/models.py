@@ -158,6 +158,10 @@ class RenderTelemetry(models.Model):
     oom_retries = models.PositiveSmallIntegerField(
         default=0, help_text="Out-of-memory errors retried with lighter settings."
     )
+    batch_size = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="Pictures made in the same engine call; times and samples are the batch's.",
+    )
     peak_device_memory_mb = models.FloatField(null=True)
     total_device_memory_mb = models.FloatField(null=True)
     memory_budget_mb = models.FloatField(null=True)

@@ -51,7 +51,7 @@ def _spec(model: Path, *, size: int, steps: int, mode: str) -> Any:
 
 def _bare(engine: Any, spec: Any) -> None:
     """The pipeline call alone, as a bare diffusers script makes it."""
-    from gpu_worker.engines.diffusion.engine import denoise
+    from gpu_worker.engines.diffusion.engine import Noised, denoise
     from gpu_worker.engines.diffusion.options import diffusion_options_parse
 
     opts = diffusion_options_parse(spec.params.options)
@@ -60,7 +60,8 @@ def _bare(engine: Any, spec: Any) -> None:
         import numpy as np
 
         start = np.full((spec.params.size, spec.params.size, 3), 128, np.uint8)
-    denoise(engine.cache, spec, opts, start=start, progress=None, should_stop=None)
+    item = Noised(spec=spec, start=start)
+    denoise(engine.cache, opts, [item], progress=None, should_stop=None)
 
 
 def _sync() -> None:

@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 from gpu_worker.contract import Engine, UnknownEngine
+from gpu_worker.params import RenderParams
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,9 @@ class EngineInfo:
     # "module:function" checking the engine's `options` at every door (plain Python, so
     # the web process runs it too); it raises ValueError naming the bad option.
     options_check: str | None = None
+    # "module:function" giving a RenderParams' batch key (plain Python, so the job's row
+    # can be matched before any engine loads); None: the engine renders one job per call.
+    batch_key: str | None = None
 
 
 # The version is part of every render_key: bump it whenever the same spec would give a
@@ -38,6 +42,7 @@ _ENGINES: dict[str, EngineInfo] = {
         module="gpu_worker.engines.diffusion.engine",
         attribute="DiffusionEngine",
         options_check="gpu_worker.engines.diffusion.options:diffusion_options_parse",
+        batch_key="gpu_worker.engines.diffusion.options:diffusion_batch_key",
     ),
     # The procedural render redrawn by SDXL img2img, its chips' colours put back.
     "hybrid": EngineInfo(
@@ -46,6 +51,7 @@ _ENGINES: dict[str, EngineInfo] = {
         module="gpu_worker.engines.diffusion.hybrid",
         attribute="HybridEngine",
         options_check="gpu_worker.engines.diffusion.options:diffusion_options_parse",
+        batch_key="gpu_worker.engines.diffusion.options:diffusion_batch_key",
     ),
 }
 
@@ -72,6 +78,20 @@ def engine_options_check(name: str, options: Mapping[str, Any]) -> None:
     if check is not None:
         module, function = check.split(":")
         getattr(importlib.import_module(module), function)(options)
+
+
+def engine_batch_key(params: RenderParams) -> str | None:
+    """The key under which jobs can share one engine call; None if the engine never batches
+    (or the options are bad, which the job's own run will report)."""
+    key = _info(params.engine).batch_key
+    if key is None:
+        return None
+    module, function = key.split(":")
+    try:
+        found: str = getattr(importlib.import_module(module), function)(params)
+    except ValueError:
+        return None
+    return found
 
 
 @cache

@@ -7,19 +7,22 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from gpu_worker.budget import memory_budget_mb
 from gpu_worker.contract import RenderCanceled
+from gpu_worker.engines.registry import engine_batch_key
 from gpu_worker.monitor import DeviceInfo, Sample, device_describe
-from gpu_worker.runner import RenderOutcome, render_run
+from gpu_worker.runner import RenderOutcome, render_run, render_run_batch
 from renders.models import RenderJob, RenderTelemetry
+from renders.services.dispatch import render_job_dispatch
 from renders.services.publish import render_job_publish
 from renders.services.transitions import job_mark_canceled, job_mark_failed
 from renders.storage import media_put, result_names
@@ -30,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY_S = 2.0
 CANCEL_CHECK_EVERY_S = 0.25
+BATCH_CANDIDATES = 50  # queued rows looked at for batch partners
 
 
 @cache
@@ -68,6 +72,10 @@ def _claim(*, job_id: str, worker_name: str) -> _Claim | None:
             f"{job.worker or 'unknown'}.",
         )
         return None
+    return _mark_running(job, worker_name=worker_name, now=now)
+
+
+def _mark_running(job: RenderJob, *, worker_name: str, now: datetime) -> _Claim:
     job.attempts += 1
     job.status = RenderJob.Status.RUNNING
     job.worker = worker_name
@@ -89,16 +97,52 @@ def _claim(*, job_id: str, worker_name: str) -> _Claim | None:
     return _Claim(job=job, started_at=now)
 
 
-class _JobHooks:
-    """Progress, cancel checks and heartbeats for one running job, cheap on the database."""
+@transaction.atomic
+def _partners_claim(*, claim: _Claim, worker_name: str) -> list[_Claim]:
+    """Queued jobs that can share the claimed job's engine call, claimed for this worker.
 
-    def __init__(self, *, job: RenderJob, worker_name: str) -> None:
-        self.job_id = job.pk
+    Only with batching on (RENDER_BATCH_MAX > 1), from the same queue (an interactive job
+    never waits for batch work), oldest first, skipping rows another worker holds. Their
+    own task messages arrive later and find them running here, or done: no-ops.
+    """
+    room = settings.RENDER_BATCH_MAX - 1
+    params = claim.job.render_params
+    key = engine_batch_key(params) if room > 0 else None
+    if key is None:
+        return []
+    candidates = (
+        RenderJob.objects.select_for_update(skip_locked=True)
+        .filter(
+            status=RenderJob.Status.QUEUED,
+            queue=claim.job.queue,
+            cancel_requested=False,
+            attempts__lt=settings.RENDER_MAX_ATTEMPTS,
+            params__engine=params.engine,
+            params__size=params.size,
+        )
+        .exclude(pk=claim.job.pk)
+        .order_by("created_at")[:BATCH_CANDIDATES]
+    )
+    now = timezone.now()
+    partners: list[_Claim] = []
+    for job in candidates:
+        if len(partners) < room and engine_batch_key(job.render_params) == key:
+            partners.append(_mark_running(job, worker_name=worker_name, now=now))
+    return partners
+
+
+class _JobHooks:
+    """Progress, cancel checks and heartbeats for the running job (or the jobs of one
+    batch, which share them), cheap on the database."""
+
+    def __init__(self, *, jobs: list[RenderJob], worker_name: str) -> None:
+        self.job_id = jobs[0].pk
+        self.job_ids = [job.pk for job in jobs]
         self.worker_name = worker_name
         self.last_progress = -1
         self.last_cancel_check = 0.0
         self.last_beat = 0.0
-        self.rows = RenderJob.objects.filter(pk=job.pk, status=RenderJob.Status.RUNNING)
+        self.rows = RenderJob.objects.filter(pk__in=self.job_ids, status=RenderJob.Status.RUNNING)
 
     def progress(self, percent: int) -> None:
         percent = max(0, min(100, int(percent)))
@@ -117,7 +161,9 @@ class _JobHooks:
         if moment - self.last_cancel_check < CANCEL_CHECK_EVERY_S:
             return False
         self.last_cancel_check = moment
-        return RenderJob.objects.filter(pk=self.job_id, cancel_requested=True).exists()
+        # A batch stops only when every job in it was canceled; a canceled job in a batch
+        # that goes on is marked canceled when the batch ends (_finish_succeeded).
+        return not RenderJob.objects.filter(pk__in=self.job_ids, cancel_requested=False).exists()
 
     def on_sample(self, sample: Sample) -> None:
         moment = time.monotonic()
@@ -140,6 +186,9 @@ def render_job_execute(*, job_id: uuid.UUID | str, worker_name: str) -> str:
     if claim is None:
         return "skipped"
     try:
+        partners = _partners_claim(claim=claim, worker_name=worker_name)
+        if partners:
+            return _execute_batch(claims=[claim, *partners], worker_name=worker_name)
         return _execute(claim=claim, worker_name=worker_name)
     finally:
         worker_job_done(name=worker_name)
@@ -147,7 +196,7 @@ def render_job_execute(*, job_id: uuid.UUID | str, worker_name: str) -> str:
 
 def _execute(*, claim: _Claim, worker_name: str) -> str:
     job = claim.job
-    hooks = _JobHooks(job=job, worker_name=worker_name)
+    hooks = _JobHooks(jobs=[job], worker_name=worker_name)
     try:
         spec = render_spec_for(job)
         outcome = render_run(
@@ -172,6 +221,70 @@ def _execute(*, claim: _Claim, worker_name: str) -> str:
         return _finish_failed(
             job_id=job.pk, code="engine_error", message=f"{type(exc).__name__}: {exc}"
         )
+    return _store_and_finish(claim=claim, outcome=outcome, worker_name=worker_name)
+
+
+def _execute_batch(*, claims: list[_Claim], worker_name: str) -> str:
+    """One engine call for the claimed jobs. If it fails, the first job fails with the
+    error and the others go back to the queue untouched (nothing is lost)."""
+    jobs = [claim.job for claim in claims]
+    hooks = _JobHooks(jobs=jobs, worker_name=worker_name)
+    try:
+        outcomes = render_run_batch(
+            specs=[render_spec_for(job) for job in jobs],
+            device=this_device(),
+            progress=hooks.progress,
+            should_stop=hooks.should_stop,
+            on_sample=hooks.on_sample,
+            on_monitor_exit=hooks.on_monitor_exit,
+            monitor_interval_s=settings.RENDER_MONITOR_INTERVAL_S,
+        )
+    except RenderCanceled:
+        for job in jobs:
+            _finish_canceled(job_id=job.pk)
+        return "canceled"
+    except SoftTimeLimitExceeded:
+        _partners_release(job_ids=[job.pk for job in jobs[1:]], worker_name=worker_name)
+        return _finish_failed(
+            job_id=jobs[0].pk,
+            code="time_limit",
+            message=f"The render ran past {settings.RENDER_SOFT_TIME_LIMIT_S} s and was stopped.",
+        )
+    except Exception as exc:
+        logger.exception("render batch %s failed", [job.pk for job in jobs])
+        _partners_release(job_ids=[job.pk for job in jobs[1:]], worker_name=worker_name)
+        return _finish_failed(
+            job_id=jobs[0].pk, code="engine_error", message=f"{type(exc).__name__}: {exc}"
+        )
+    ends = [
+        _store_and_finish(claim=claim, outcome=outcome, worker_name=worker_name)
+        for claim, outcome in zip(claims, outcomes, strict=True)
+    ]
+    return ends[0] if len(set(ends)) == 1 else ", ".join(ends)
+
+
+def _partners_release(*, job_ids: list[uuid.UUID], worker_name: str) -> None:
+    """Back to the queue, as they were before this worker took them, and sent again."""
+    with transaction.atomic():
+        released = list(
+            RenderJob.objects.select_for_update()
+            .filter(pk__in=job_ids, status=RenderJob.Status.RUNNING, worker=worker_name)
+            .values_list("pk", flat=True)
+        )
+        RenderJob.objects.filter(pk__in=released).update(
+            status=RenderJob.Status.QUEUED,
+            attempts=F("attempts") - 1,
+            worker="",
+            device="",
+            progress=0,
+            heartbeat_at=None,
+        )
+        for pk in released:
+            transaction.on_commit(partial(render_job_dispatch, job_id=pk))
+
+
+def _store_and_finish(*, claim: _Claim, outcome: RenderOutcome, worker_name: str) -> str:
+    job = claim.job
     stored_at = time.perf_counter()
     try:
         image_name, thumb_name = result_names(outcome.digest)
@@ -224,6 +337,7 @@ def _telemetry_values(
         "engine_render_s": timings.get("engine_render"),
         "cache_hit": outcome.cache_hit,
         "oom_retries": outcome.oom_retries,
+        "batch_size": outcome.batch_size,
         "peak_device_memory_mb": monitor.peak("gpu_mem_used_mb"),
         "total_device_memory_mb": outcome.device.memory_total_mb,
         "memory_budget_mb": memory_budget_mb(

@@ -470,3 +470,44 @@ def test_progress_is_passed_on_at_most_every_ten_percent_or_second(tiny_model):
     assert steps[-1] == 90  # the last denoising step always
     # 40 steps, but about one report per 10 % (a slow step may add one at a second).
     assert len(steps) <= 12, steps
+
+
+def test_a_batch_renders_each_spec_as_it_would_alone(tiny_model):
+    from gpu_worker.engines.diffusion.hybrid import HybridEngine
+
+    cache = ModelCache()
+    specs = []
+    for seed, recipe in ((3, {"RED": 60, "BLACK": 40}), (8, {"BLUE": 30, "WHITE": 70})):
+        spec = diffusion_spec(tiny_model, recipe)
+        specs.append(replace(spec, params=replace(spec.params, engine="hybrid", seed=seed)))
+    engine = HybridEngine(cache)
+    together = engine.render_batch(specs)
+    assert engine.cache.loads == 1 and len(together) == 2
+    for spec, batched in zip(specs, together, strict=True):
+        alone = engine.render(spec)
+        assert set(batched.fidelity.shares) == set(alone.fidelity.shares)
+        assert batched.fidelity.before_correction is not None
+        # The same noise and prompt per picture; only the floating point of a batched call
+        # may differ.
+        diff = np.abs(batched.image.astype(int) - alone.image.astype(int))
+        assert diff.mean() < 1.0
+    assert not np.array_equal(together[0].image, together[1].image)
+
+
+def test_the_batch_key_leaves_out_what_differs_per_picture(tiny_model):
+    from gpu_worker.engines.registry import engine_batch_key
+
+    spec = diffusion_spec(tiny_model)
+    key = engine_batch_key(spec.params)
+    assert key is not None
+    same = replace(spec.params, seed=99, angle=45, view="perspective")
+    assert engine_batch_key(same) == key
+    for other in (
+        replace(spec.params, size=512),
+        replace(spec.params, options={**spec.params.options, "steps": 5}),
+        replace(spec.params, options={**spec.params.options, "scheduler": "ddim"}),
+        replace(spec.params, engine="hybrid"),
+    ):
+        assert engine_batch_key(other) not in {key, None}
+    assert engine_batch_key(replace(spec.params, engine="procedural", options={})) is None
+    assert engine_batch_key(replace(spec.params, options={"mode": "x"})) is None

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 HEAVY = ("torch", "diffusers", "transformers")
@@ -162,17 +164,21 @@ def test_the_engines_and_the_analyzer_load_without_django():
     assert result.stdout.strip() == "[]"
 
 
-def test_a_bad_gpu_memory_fraction_stops_a_process_at_start():
-    import os
-    import subprocess
-    import sys
-
-    env = {
-        **os.environ,
-        "PLITKA_GPU_MEMORY_FRACTION": "0.95",
-        "DJANGO_SETTINGS_MODULE": "plitka_site.settings",
-    }
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "PLITKA_GPU_MEMORY_FRACTION",
+            "0.95",
+            "PLITKA_GPU_MEMORY_FRACTION='0.95' is outside 0.5-0.8",
+        ),
+        ("PLITKA_DIFFUSION_BATCH", "0", "PLITKA_DIFFUSION_BATCH=0 must be 1 (off) to 16"),
+        ("PLITKA_DIFFUSION_BATCH", "64", "PLITKA_DIFFUSION_BATCH=64 must be 1 (off) to 16"),
+    ],
+)
+def test_a_bad_gpu_worker_setting_stops_a_process_at_start(name, value, message):
+    env = {**os.environ, name: value, "DJANGO_SETTINGS_MODULE": "plitka_site.settings"}
     probe = "import django; django.setup()"
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
     assert done.returncode != 0
-    assert "PLITKA_GPU_MEMORY_FRACTION='0.95' is outside 0.5-0.8" in done.stderr
+    assert message in done.stderr

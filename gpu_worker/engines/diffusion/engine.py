@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,43 +56,74 @@ class DiffusionEngine(ModelCacheUser):
         should_stop: ShouldStop | None = None,
         on_image: OnImage | None = None,
     ) -> RenderResult:
-        opts = diffusion_options_parse(spec.params.options)
-        # The procedural render: img2img's start image, and the geometry a ControlNet sees.
-        base = (
-            render_layers(spec) if opts.mode == "img2img" or opts.controlnet is not None else None
-        )
+        return self.render_batch(
+            [spec], progress=progress, should_stop=should_stop, on_image=on_image
+        )[0]
+
+    def render_batch(
+        self,
+        specs: Sequence[RenderSpec],
+        *,
+        progress: Progress | None = None,
+        should_stop: ShouldStop | None = None,
+        on_image: OnImage | None = None,
+    ) -> list[RenderResult]:
+        """Specs with one batch key (diffusion_batch_key) in one pipeline call."""
+        opts = diffusion_options_parse(specs[0].params.options)
         run = denoise(
             self.cache,
-            spec,
             opts,
-            start=base.image if base is not None and opts.mode == "img2img" else None,
-            base=base,
+            [_noised(spec, opts) for spec in specs],
             progress=progress,
             should_stop=should_stop,
         )
-        if on_image is not None:
-            on_image(run.image)
-        t0 = time.perf_counter()
-        fidelity = fidelity_measure(
-            image=run.image, palette=spec.palette, recipe=spec.recipe.components
-        )
+        if on_image is not None and len(specs) == 1:
+            on_image(run.images[0])
+        results = []
+        for spec, image in zip(specs, run.images, strict=True):
+            t0 = time.perf_counter()
+            fidelity = fidelity_measure(
+                image=image, palette=spec.palette, recipe=spec.recipe.components
+            )
+            results.append(
+                RenderResult(
+                    image=image,
+                    fidelity=fidelity,
+                    engine=self.name,
+                    engine_version=self.version,
+                    model_revision=run.revision,
+                    timings={**run.timings, "postprocess": time.perf_counter() - t0},
+                    cache_hit=run.cache_hit,
+                    oom_retries=run.oom_retries,
+                )
+            )
         if progress is not None:
             progress(100)
-        return RenderResult(
-            image=run.image,
-            fidelity=fidelity,
-            engine=self.name,
-            engine_version=self.version,
-            model_revision=run.revision,
-            timings={**run.timings, "postprocess": time.perf_counter() - t0},
-            cache_hit=run.cache_hit,
-            oom_retries=run.oom_retries,
-        )
+        return results
+
+
+@dataclass(frozen=True, slots=True)
+class Noised:
+    """One picture of a pipeline call: its spec, the procedural render it is conditioned
+    on (None for plain txt2img), and img2img's start image (None for txt2img)."""
+
+    spec: RenderSpec
+    base: Layers | None = None
+    start: NDArray[np.uint8] | None = None
+
+
+def _noised(spec: RenderSpec, opts: DiffusionOptions) -> Noised:
+    """The procedural render, where needed: img2img's start image, and the geometry a
+    ControlNet sees."""
+    if opts.mode != "img2img" and opts.controlnet is None:
+        return Noised(spec=spec)
+    base = render_layers(spec)
+    return Noised(spec=spec, base=base, start=base.image if opts.mode == "img2img" else None)
 
 
 @dataclass(frozen=True, slots=True)
 class Denoised:
-    image: NDArray[np.uint8]
+    images: list[NDArray[np.uint8]]
     revision: str
     timings: dict[str, float]
     cache_hit: bool
@@ -100,35 +132,36 @@ class Denoised:
 
 def denoise(
     cache: ModelCache,
-    spec: RenderSpec,
     opts: DiffusionOptions,
+    items: Sequence[Noised],
     *,
-    start: NDArray[np.uint8] | None,
-    base: Layers | None = None,
     progress: Progress | None,
     should_stop: ShouldStop | None,
 ) -> Denoised:
-    """One pipeline call: txt2img, or img2img from `start`; with a ControlNet, conditioned
-    on an edge map of `base` (the procedural render). Progress up to DENOISED_PERCENT."""
+    """One pipeline call for all `items` (one batch key: same model, size and steps):
+    txt2img, or img2img from each item's start; with a ControlNet, conditioned on an edge
+    map of each item's procedural render. Progress up to DENOISED_PERCENT."""
     folder = model_folder(opts.model)
     control = None
     if opts.controlnet is not None:
         control = model_folder(opts.controlnet.model, "controlnet.model", "config.json")
-        if base is None:
+        if any(item.base is None for item in items):
             raise ValueError("a ControlNet needs the procedural render it is conditioned on")
+    img2img = items[0].start is not None
     if progress is not None:
         progress(0)
     t0 = time.perf_counter()
     loaded, hit = cache.get(folder, device_pick(), adapters_of(opts), opts.dtype)
     t_load = time.perf_counter() - t0
-    pipe = loaded.pipeline("txt2img" if start is None else "img2img", control)
+    pipe = loaded.pipeline("img2img" if img2img else "txt2img", control)
     loaded.use_scheduler(pipe, opts.scheduler)
     revision = (
         loaded.revision if control is None else revision_with_controlnet(loaded.revision, control)
     )
-    steps = opts.steps_for(spec.params.quality)
+    size = items[0].spec.params.size
+    steps = opts.steps_for(items[0].spec.params.quality)
     # img2img runs the last `strength` of the schedule.
-    pipe_steps = steps if start is None else max(1, int(steps * opts.strength))
+    pipe_steps = max(1, int(steps * opts.strength)) if img2img else steps
     if progress is not None:
         progress(READY_PERCENT)
 
@@ -150,25 +183,36 @@ def denoise(
 
     import torch
 
+    def generators() -> Any:
+        # One per picture, seeded by its own spec: a picture does not depend on its batch.
+        made = [torch.Generator(device="cpu").manual_seed(i.spec.seed) for i in items]
+        return made[0] if len(made) == 1 else made
+
+    prompts = [tile_prompt(item.spec) for item in items]
     call: dict[str, Any] = {
-        "prompt": tile_prompt(spec),
+        "prompt": prompts[0] if len(prompts) == 1 else prompts,
         "negative_prompt": opts.negative_prompt or None,
         "num_inference_steps": steps,
         "guidance_scale": opts.guidance,
-        "generator": torch.Generator(device="cpu").manual_seed(spec.seed),
+        "generator": generators(),
         "output_type": "np",
         "callback_on_step_end": on_step,
     }
-    if start is None:
-        call["height"] = call["width"] = spec.params.size - spec.params.size % 8
-    else:
-        call["image"] = start.astype(np.float32) / 255.0
+    if img2img:
+        starts = [item.start.astype(np.float32) / 255.0 for item in items if item.start is not None]
+        call["image"] = starts[0] if len(starts) == 1 else starts
         call["strength"] = opts.strength
-    if opts.controlnet is not None and base is not None:
+    else:
+        call["height"] = call["width"] = size - size % 8
+    if opts.controlnet is not None:
         from PIL import Image
 
-        edges = Image.fromarray(control_image(opts.controlnet.type, base, spec.params.size))
-        call["control_image" if start is not None else "image"] = edges
+        edges = [
+            Image.fromarray(control_image(opts.controlnet.type, item.base, size))
+            for item in items
+            if item.base is not None
+        ]
+        call["control_image" if img2img else "image"] = edges[0] if len(edges) == 1 else edges
         call["controlnet_conditioning_scale"] = opts.controlnet.scale
         call["control_guidance_start"] = opts.controlnet.start
         call["control_guidance_end"] = opts.controlnet.end
@@ -183,12 +227,12 @@ def denoise(
         retries = 1
         release_device_memory()
         loaded.lighten()
-        call["generator"] = torch.Generator(device="cpu").manual_seed(spec.seed)
+        call["generator"] = generators()
         with torch.inference_mode():
             out = pipe(**call)
     t2 = time.perf_counter()
     return Denoised(
-        image=_to_uint8(out.images[0]),
+        images=[_to_uint8(image) for image in out.images],
         revision=revision,
         timings={"load": t_load, "inference": t2 - t1, "total": t2 - t0},
         cache_hit=hit,

@@ -6,9 +6,12 @@ named with what is wrong with it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from gpu_worker.params import RenderParams
 
 MODES = ("txt2img", "img2img")
 # Denoising steps per quality preset (RenderParams.quality); `steps` overrides.
@@ -219,3 +222,12 @@ def diffusion_options_parse(options: Mapping[str, Any]) -> DiffusionOptions:
         dtype=_choice(options.get("dtype", "auto"), "dtype", DTYPES),
         preset_steps=_preset_steps(options.get("preset_steps", {})),
     )
+
+
+def diffusion_batch_key(params: RenderParams) -> str:
+    """Jobs with equal keys can share one pipeline call: one engine, model and settings,
+    one picture size and one number of steps. What differs per picture (recipe, seed,
+    view, angle) is not in it."""
+    opts = diffusion_options_parse(params.options)
+    shared = [params.engine, params.size, opts.steps_for(params.quality), dict(params.options)]
+    return json.dumps(shared, sort_keys=True, default=str)
