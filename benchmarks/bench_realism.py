@@ -1,6 +1,8 @@
 """Do renders pass for photographs? The procedural engine against ../shared/photos/.
 
 Run: .venv/bin/python benchmarks/bench_realism.py [--photos DIR] [--sheet FILE.jpg] [--json]
+The hybrid engine's renders instead (on a GPU worker host, with a real model):
+     ... --engine hybrid --options '{"model": "/models/sdxl-base", "steps": 25}'
 
 For each mix photo it renders the same recipe at the photo's scale (a 200 mm square of
 medium granules spanning as many pixels as the photo's tile) and compares the middle of
@@ -27,8 +29,9 @@ import json  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -105,18 +108,30 @@ def _face_crop(image: NDArray[np.uint8], box: tuple[int, int, int, int]) -> NDAr
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Renderer:
+    """Which engine draws the renders (hybrid with a real model: is it more photographic
+    than the procedural engine while keeping the colours?)."""
+
+    engine: str = "procedural"
+    options: dict[str, Any] = field(default_factory=dict)
+    max_size: int = 2048
+
+
 def _render(
-    recipe: Recipe, span_px: int, seed: int
+    recipe: Recipe, span_px: int, seed: int, renderer: Renderer
 ) -> tuple[NDArray[np.uint8], float | None, NDArray[np.uint8]]:
     """The render at the photo's scale, its own appearance ΔE2000, and its thumbnail."""
-    size = int(np.clip(round(span_px / (1.0 - 2.0 * CAMERA_MARGIN)), 256, 2048))
+    size = int(np.clip(round(span_px / (1.0 - 2.0 * CAMERA_MARGIN)), 256, renderer.max_size))
     spec = RenderSpec(
         tile=PHOTO_TILE,
         recipe=recipe,
         palette=stock_palette_colors(),
-        params=RenderParams(size=size, seed=seed),
+        params=RenderParams(
+            engine=renderer.engine, size=size, seed=seed, options=dict(renderer.options)
+        ),
     )
-    result = engine_get("procedural").render(spec)
+    result = engine_get(renderer.engine).render(spec)
     # The job's thumbnail is what the engine drew for it, else the picture shrunk.
     thumbnail = result.image if result.thumbnail is None else result.thumbnail
     return result.image, result.fidelity.appearance_delta_e00, thumbnail
@@ -129,9 +144,12 @@ def _thumbnail_error(thumbnail: NDArray[np.uint8], recipe: Recipe) -> float:
     return float(found.max_share_error_pp or 0.0)
 
 
-def load_pairs(folder: Path) -> list[Pair]:
-    pairs = []
+def load_pairs(folder: Path, renderer: Renderer | None = None, limit: int = 0) -> list[Pair]:
+    renderer = renderer or Renderer()
+    pairs: list[Pair] = []
     for index, path in enumerate(sorted(folder.glob("*_top.jpg"))):
+        if limit and len(pairs) >= limit:
+            break
         recipe = recipe_of_name(path.stem)
         if recipe is None:
             continue
@@ -141,7 +159,7 @@ def load_pairs(folder: Path) -> list[Pair]:
         photo: NDArray[np.uint8] = np.ascontiguousarray(bgr[..., ::-1], dtype=np.uint8)
         box = _tile_box(photo)
         render, appearance, thumbnail = _render(
-            recipe, span_px=min(box[2] - box[0], box[3] - box[1]), seed=index
+            recipe, span_px=min(box[2] - box[0], box[3] - box[1]), seed=index, renderer=renderer
         )
         measured = fidelity_measure(
             image=photo, palette=stock_palette_colors(), recipe=recipe.components
@@ -265,19 +283,30 @@ def main() -> None:
     parser.add_argument("--photos", type=Path, default=PHOTOS)
     parser.add_argument("--sheet", type=Path, default=None, help="write render|photo sheet")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--engine", default="procedural", choices=["procedural", "hybrid"])
+    parser.add_argument(
+        "--options", default="{}", help='the engine\'s options as JSON: {"model": DIR, ...}'
+    )
+    parser.add_argument("--max-size", type=int, default=2048, help="largest render, px")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N photos")
     args = parser.parse_args()
+    renderer = Renderer(
+        engine=args.engine, options=json.loads(args.options), max_size=args.max_size
+    )
     if not args.photos.is_dir():
         print(f"skipped: no photos at {args.photos} (see ../shared/photos/README.md)")
         return
     started = time.perf_counter()
-    pairs = load_pairs(args.photos)
+    pairs = load_pairs(args.photos, renderer, limit=args.limit)
     if not pairs:
         print(f"skipped: no mix photos (NAMEpNN_..._top.jpg) in {args.photos}")
         return
     if args.sheet:
         sheet(pairs, args.sheet)
     result = measure(pairs)
-    result["engine"] = f"procedural {engine_version('procedural')}"
+    result["engine"] = f"{args.engine} {engine_version(args.engine)}"
+    if args.options != "{}":
+        result["options"] = renderer.options
     result["machine"] = cpu_model()
     result["seconds"] = round(time.perf_counter() - started, 1)
     if args.json:

@@ -378,6 +378,7 @@ PROFILE_FIELDS = {
     "dtype",
     "scheduler",
     "preset_steps",
+    "prompt",
 }
 
 

@@ -284,6 +284,12 @@ class ModelProfile(models.Model):
         help_text='Denoising steps per quality preset for this model, e.g. {"draft": 8}; '
         "the standard 12 / 25 / 40 where it names none.",
     )
+    prompt = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The model's prompt template: {colours} (required), {tokens} (its textual "
+        "inversions' words), {granules}, {view}. Empty: the SDXL base template.",
+    )
     is_active = models.BooleanField(default=True)
     notes = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)

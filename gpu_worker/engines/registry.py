@@ -38,7 +38,7 @@ _ENGINES: dict[str, EngineInfo] = {
     # SDXL through diffusers; its worker needs requirements-gpu.txt and a model folder.
     "diffusion": EngineInfo(
         name="diffusion",
-        version="0.1.0",
+        version="0.2.0",
         module="gpu_worker.engines.diffusion.engine",
         attribute="DiffusionEngine",
         options_check="gpu_worker.engines.diffusion.options:diffusion_options_parse",
@@ -47,7 +47,7 @@ _ENGINES: dict[str, EngineInfo] = {
     # The procedural render redrawn by SDXL img2img, its chips' colours put back.
     "hybrid": EngineInfo(
         name="hybrid",
-        version="0.1.0",
+        version="0.2.0",
         module="gpu_worker.engines.diffusion.hybrid",
         attribute="HybridEngine",
         options_check="gpu_worker.engines.diffusion.options:diffusion_options_parse",

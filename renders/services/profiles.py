@@ -51,6 +51,8 @@ def profile_options(
         resolved["scheduler"] = profile.scheduler
     if profile.preset_steps:
         resolved["preset_steps"] = dict(profile.preset_steps)
+    if profile.prompt:
+        resolved["prompt"] = profile.prompt
     resolved.update({k: v for k, v in options.items() if k != "model"})
     resolved["model"] = profile.base_model
     resolved["profile"] = profile.name

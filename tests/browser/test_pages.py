@@ -102,9 +102,9 @@ def test_an_experiments_contact_sheet_shows_every_cell_and_adopts_the_winners(
     sheet = WebDriverWait(browser, 40).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, ".experiment-sheet"))
     )
-    pictures = sheet.find_elements(By.CSS_SELECTOR, "td img")
-    assert len(pictures) == 6
-    assert all(browser.execute_script("return arguments[0].naturalWidth", p) > 0 for p in pictures)
+    assert len(sheet.find_elements(By.CSS_SELECTOR, "td img")) == 6
+    loaded = "return [...arguments[0].querySelectorAll('td img')].every(i => i.naturalWidth > 0)"
+    WebDriverWait(browser, 40).until(lambda b: b.execute_script(loaded, sheet))
     assert len(sheet.find_elements(By.XPATH, ".//strong[text()='winner']")) == 2
     browser.save_screenshot(str(tmp_path / "experiment.png"))
     browser.find_element(By.XPATH, "//button[starts-with(text(), 'Adopt winners')]").click()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import replace
 
@@ -183,6 +184,32 @@ def test_the_prompt_names_every_colour_first_with_its_percent():
     prompt = tile_prompt(spec)
     assert prompt.startswith("60% red, 30% black, 10% yellow rubber crumb granules")
     assert "three-quarter view" in prompt
+    # Codes a text encoder cannot read are said in words.
+    words = tile_prompt(make_spec({"GRNAPL": 70, "TURQSE": 30}))
+    assert words.startswith("70% green apple, 30% turquoise rubber crumb")
+
+
+def test_a_model_template_places_the_colours_and_its_trigger_tokens():
+    spec = make_spec({"RED": 60, "BLACK": 40})
+    template = "photo of <epdm> {tokens} tile: {colours}, {granules} crumb"
+    prompt = tile_prompt(spec, template=template, tokens=["<crumb>", "<shop>"])
+    assert prompt == "photo of <epdm> <crumb> <shop> tile: 60% red, 40% black, medium crumb"
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{view} only", "it must place {colours}"),
+        ("{colours} {colors}", "{colors} is not a placeholder"),
+        ("{colours} {view!r}", "{view} is not a placeholder"),
+        ("{colours} {0}", "{0} is not a placeholder"),
+        ("{colours} {", "Single '{' encountered"),
+        ("{colours} " + "x" * 300, "longer than 300"),
+    ],
+)
+def test_a_bad_prompt_template_is_named(template, message):
+    with pytest.raises(OptionError, match=re.escape(message)):
+        diffusion_options_parse({"model": "x", "prompt": template})
 
 
 def test_hybrid_redraws_the_render_and_puts_its_colours_back(tiny_model):
@@ -308,15 +335,25 @@ def test_a_second_out_of_memory_is_the_jobs_error(tiny_model):
         engine.render(diffusion_spec(tiny_model))
 
 
-def test_textual_inversions_load_into_both_text_encoders(tiny_model, tmp_path):
+def test_textual_inversions_load_into_both_text_encoders(tiny_model, tmp_path, monkeypatch):
+    from gpu_worker.engines.diffusion import engine as engine_module
     from gpu_worker.engines.diffusion.tiny import tiny_textual_inversion_save
 
     ti = tiny_textual_inversion_save(tmp_path / "plitka.safetensors")
     engine = DiffusionEngine(ModelCache())
     plain = engine.render(diffusion_spec(tiny_model))
+    prompts: list[str] = []
+
+    def spy(*args, **kwargs):
+        prompts.append(tile_prompt(*args, **kwargs))
+        return prompts[-1]
+
+    monkeypatch.setattr(engine_module, "tile_prompt", spy)
     options = {"textual_inversions": [{"path": str(ti), "token": "<plitka>"}]}
     spec = diffusion_spec(tiny_model, **options)
     with_ti = engine.render(spec)
+    # The token is the model's trigger word: the prompt uses it.
+    assert prompts == ["60% red, 40% black <plitka> rubber crumb granules" + prompts[0][49:]]
     loaded, _ = engine.cache.get(
         tiny_model, "cpu", adapters_of(diffusion_options_parse(spec.params.options))
     )

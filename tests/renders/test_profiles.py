@@ -133,6 +133,10 @@ def test_staff_edit_profiles_and_a_bad_one_is_refused_naming_the_problem(staff_u
     page = client.post("/admin/renders/modelprofile/add/", form).content.decode()
     assert "options.preset_steps.draft must be 1..100" in page
     form["preset_steps"] = '{"draft": 8}'
+    form["prompt"] = "{view} only"
+    page = client.post("/admin/renders/modelprofile/add/", form).content.decode()
+    assert "options.prompt: it must place {colours}" in page
+    form["prompt"] = "{colours} {tokens} crumb"
     assert client.post("/admin/renders/modelprofile/add/", form).status_code == 302
     saved = ModelProfile.objects.get()
     assert saved.loras == [{"path": "/m/l.safetensors", "scale": 0.5}]
@@ -153,16 +157,18 @@ def test_a_profiles_number_type_scheduler_and_steps_reach_the_job_and_its_key(
 ):
     body = {**BODY, "angle": 120, "options": {"model": "sdxl-shop"}}
     plain = post(render_client, body, django_capture_on_commit_callbacks).json()
-    assert not {"dtype", "scheduler", "preset_steps"} & set(
+    assert not {"dtype", "scheduler", "preset_steps", "prompt"} & set(
         RenderJob.objects.get(pk=plain["id"]).render_params.options
     )
     profile.dtype, profile.scheduler, profile.preset_steps = "bfloat16", "euler_a", {"draft": 6}
+    profile.prompt = "<crumb> {colours}, {view}"
     profile.save()
     tuned = post(render_client, body, django_capture_on_commit_callbacks).json()
     job = RenderJob.objects.get(pk=tuned["id"])
     assert job.render_params.options["dtype"] == "bfloat16"
     assert job.render_params.options["scheduler"] == "euler_a"
     assert job.render_params.options["preset_steps"] == {"draft": 6}
+    assert job.render_params.options["prompt"] == "<crumb> {colours}, {view}"
     assert job.render_key != RenderJob.objects.get(pk=plain["id"]).render_key
 
 

@@ -188,7 +188,9 @@ def denoise(
         made = [torch.Generator(device="cpu").manual_seed(i.spec.seed) for i in items]
         return made[0] if len(made) == 1 else made
 
-    prompts = [tile_prompt(item.spec) for item in items]
+    # The textual inversions' words are the model's trigger tokens.
+    tokens = [ti.token for ti in opts.textual_inversions]
+    prompts = [tile_prompt(item.spec, template=opts.prompt, tokens=tokens) for item in items]
     call: dict[str, Any] = {
         "prompt": prompts[0] if len(prompts) == 1 else prompts,
         "negative_prompt": opts.negative_prompt or None,

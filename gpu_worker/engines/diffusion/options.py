@@ -13,6 +13,8 @@ from typing import Any
 
 from gpu_worker.params import RenderParams
 
+from .prompt import DEFAULT_TEMPLATE, TemplateError, template_check
+
 MODES = ("txt2img", "img2img")
 # Denoising steps per quality preset (RenderParams.quality); `steps` overrides.
 PRESET_STEPS = {"draft": 12, "standard": 25, "high": 40}
@@ -73,6 +75,7 @@ class DiffusionOptions:
     # Steps per quality preset for this model (a profile's own, e.g. a distilled model's
     # few steps); PRESET_STEPS where it names none.
     preset_steps: tuple[tuple[str, int], ...] = ()
+    prompt: str = DEFAULT_TEMPLATE  # the model's prompt template (prompt.PLACEHOLDERS)
 
     def steps_for(self, quality: str) -> int:
         if self.steps is not None:
@@ -166,6 +169,13 @@ def _choice(raw: Any, name: str, choices: tuple[str, ...]) -> str:
     return str(raw)
 
 
+def _template(raw: Any) -> str:
+    try:
+        return template_check(_text(raw, "prompt", TEXT_MAX))
+    except TemplateError as exc:
+        raise OptionError(f"options.prompt: {exc}") from exc
+
+
 def _preset_steps(raw: Any) -> tuple[tuple[str, int], ...]:
     if not isinstance(raw, Mapping):
         raise OptionError("options.preset_steps must be an object: {preset: steps}")
@@ -194,6 +204,7 @@ def diffusion_options_parse(options: Mapping[str, Any]) -> DiffusionOptions:
         "scheduler",
         "dtype",
         "preset_steps",
+        "prompt",
         "profile",  # the model profile these options came from (a label; renders nothing)
     }
     unknown = sorted(set(options) - known)
@@ -221,6 +232,7 @@ def diffusion_options_parse(options: Mapping[str, Any]) -> DiffusionOptions:
         scheduler=_choice(options.get("scheduler", "default"), "scheduler", SCHEDULERS),
         dtype=_choice(options.get("dtype", "auto"), "dtype", DTYPES),
         preset_steps=_preset_steps(options.get("preset_steps", {})),
+        prompt=_template(options.get("prompt", DEFAULT_TEMPLATE)),
     )
 
 
