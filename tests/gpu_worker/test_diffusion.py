@@ -379,9 +379,14 @@ def test_a_textual_inversion_that_does_not_fit_is_named(tiny_model, tmp_path, wi
         del state[drop]
         save_file(state, str(path))
     spec = diffusion_spec(tiny_model, textual_inversions=[{"path": str(path), "token": "<x>"}])
+    engine = DiffusionEngine(ModelCache())
     with pytest.raises(OptionError, match=message) as caught:
-        DiffusionEngine(ModelCache()).render(spec)
+        engine.render(spec)
     assert "bad.safetensors" in str(caught.value)
+    # The load failed midway: nothing of it is in the cache, and the next job loads cleanly.
+    assert engine.loaded() == [] and engine.cache.loads == 0
+    assert not engine.render(diffusion_spec(tiny_model)).cache_hit
+    assert engine.cache.loads == 1
 
 
 def test_a_lora_is_fused_at_its_scale(tiny_model, tmp_path):

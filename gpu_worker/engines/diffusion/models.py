@@ -15,6 +15,7 @@ import os
 import re
 import threading
 import time
+import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache
@@ -279,17 +280,14 @@ class ModelCache:
                     f"memory budget of {self.budget_mb:.0f} MB"
                 )
             self._evict_for(need)
-            t0 = time.perf_counter()
-            pipe = _load(folder, device, dtype)
-            _adapters_apply(pipe, adapters)
-            loaded = LoadedModel(
-                revision=revision,
-                device=device,
-                txt2img=pipe,
-                size_mb=need,
-                load_s=time.perf_counter() - t0,
-            )
-            _compile_and_warm(loaded)
+            try:
+                loaded = _model_load(folder, device, dtype, adapters, revision, need)
+            except BaseException as exc:
+                # Nothing half-loaded stays: not in the cache, and its memory handed back
+                # (the traceback would otherwise keep the loading frame's weights alive).
+                traceback.clear_frames(exc.__traceback__)
+                release_device_memory()
+                raise
             self._models[key] = loaded
             self.loads += 1
             return loaded, False
@@ -371,6 +369,24 @@ def dtype_resolve(dtype: str, device: str) -> str:
     if dtype != "auto":
         return dtype
     return "float32" if device == "cpu" else "float16"
+
+
+def _model_load(
+    folder: Path, device: str, dtype: str, adapters: Adapters, revision: str, size_mb: float
+) -> LoadedModel:
+    """A model on the device with its adapters applied (compiled and warmed up, if set)."""
+    t0 = time.perf_counter()
+    pipe = _load(folder, device, dtype)
+    _adapters_apply(pipe, adapters)
+    loaded = LoadedModel(
+        revision=revision,
+        device=device,
+        txt2img=pipe,
+        size_mb=size_mb,
+        load_s=time.perf_counter() - t0,
+    )
+    _compile_and_warm(loaded)
+    return loaded
 
 
 def _load(folder: Path, device: str, dtype: str) -> Any:
