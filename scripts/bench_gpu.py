@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _spec(model: Path, *, size: int, steps: int, mode: str) -> Any:
+def _spec(model: Path, *, size: int, steps: int, mode: str, control: Path | None = None) -> Any:
     from catalog.geometry import TileGeometry
     from catalog.palette import stock_palette_colors
     from catalog.recipes import Component, Recipe
@@ -39,6 +39,8 @@ def _spec(model: Path, *, size: int, steps: int, mode: str) -> Any:
     options: dict[str, Any] = {"model": str(model), "steps": steps, "mode": mode}
     if mode == "img2img":
         options["strength"] = 0.5
+    if control is not None:
+        options["controlnet"] = {"type": "canny", "model": str(control), "scale": 0.5}
     return RenderSpec(
         tile=TileGeometry(
             shape="square", width_mm=500, height_mm=500, thickness_mm=30, granule_size="medium"
@@ -49,18 +51,29 @@ def _spec(model: Path, *, size: int, steps: int, mode: str) -> Any:
     )
 
 
-def _bare(engine: Any, spec: Any) -> None:
-    """The pipeline call alone, as a bare diffusers script makes it."""
-    from gpu_worker.engines.diffusion.engine import Noised, denoise
+def _bare_input(spec: Any) -> Any:
+    """What the bare call starts from, made before the clock starts: img2img's start image,
+    and the procedural render a ControlNet's edge map is drawn from."""
+    from gpu_worker.engines.diffusion.engine import Noised
     from gpu_worker.engines.diffusion.options import diffusion_options_parse
+    from gpu_worker.engines.procedural.render import render_layers
 
     opts = diffusion_options_parse(spec.params.options)
+    base = render_layers(spec) if opts.controlnet is not None else None
     start = None
     if opts.mode == "img2img":
         import numpy as np
 
         start = np.full((spec.params.size, spec.params.size, 3), 128, np.uint8)
-    item = Noised(spec=spec, start=start)
+    return Noised(spec=spec, base=base, start=start)
+
+
+def _bare(engine: Any, item: Any) -> None:
+    """The pipeline call alone, as a bare diffusers script makes it."""
+    from gpu_worker.engines.diffusion.engine import denoise
+    from gpu_worker.engines.diffusion.options import diffusion_options_parse
+
+    opts = diffusion_options_parse(item.spec.params.options)
     denoise(engine.cache, opts, [item], progress=None, should_stop=None)
 
 
@@ -82,7 +95,9 @@ def _timed(fn: Any, repeat: int) -> list[float]:
     return times
 
 
-def bench(model: Path, *, size: int, steps: int, repeat: int) -> dict[str, Any]:
+def bench(
+    model: Path, *, size: int, steps: int, repeat: int, control: Path | None = None
+) -> dict[str, Any]:
     import torch
 
     from gpu_worker.engines.diffusion.engine import DiffusionEngine
@@ -102,13 +117,17 @@ def bench(model: Path, *, size: int, steps: int, repeat: int) -> dict[str, Any]:
     cold_load_s = time.perf_counter() - t0
     info = device_describe()
     rows = []
-    for mode in ("txt2img", "img2img"):
-        spec = _spec(model, size=size, steps=steps, mode=mode)
-        _bare(worker_engine, spec)  # warm-up: kernels, allocator, img2img pipeline
+    cases: list[tuple[str, Path | None]] = [("txt2img", None), ("img2img", None)]
+    if control is not None:
+        cases.append(("txt2img", control))
+    for mode, controlnet in cases:
+        spec = _spec(model, size=size, steps=steps, mode=mode, control=controlnet)
+        item = _bare_input(spec)
+        _bare(worker_engine, item)  # warm-up: kernels, allocator, this case's pipeline
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         with ResourceMonitor(interval_s=0.5) as monitor:
-            bare = _timed(lambda spec=spec: _bare(worker_engine, spec), repeat)
+            bare = _timed(lambda item=item: _bare(worker_engine, item), repeat)
         util = monitor.stop().mean("gpu_util")
         peak_gb = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
         outcomes: list[Any] = []
@@ -119,7 +138,7 @@ def bench(model: Path, *, size: int, steps: int, repeat: int) -> dict[str, Any]:
         worker = _timed(job, repeat)
         rows.append(
             {
-                "case": f"{mode}, {size} px, {steps} steps",
+                "case": f"{mode}{' + canny' if controlnet else ''}, {size} px, {steps} steps",
                 "bare_s": round(statistics.median(bare), 3),
                 "worker_s": round(statistics.median(worker), 3),
                 "ratio": round(statistics.median(worker) / statistics.median(bare), 3),
@@ -146,6 +165,9 @@ def bench(model: Path, *, size: int, steps: int, repeat: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="a diffusers model folder")
+    parser.add_argument(
+        "--controlnet", type=Path, default=None, help="a ControlNet folder for --model"
+    )
     parser.add_argument("--tiny", action="store_true", help="the tiny model on the CPU")
     parser.add_argument("--size", type=int, default=None)
     parser.add_argument("--steps", type=int, default=None)
@@ -153,12 +175,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     from gpu_worker.engines.diffusion.models import ALLOW_CPU_ENV
-    from gpu_worker.engines.diffusion.tiny import sdxl_random_save, tiny_sdxl_save
+    from gpu_worker.engines.diffusion.tiny import (
+        controlnet_from_unet_save,
+        sdxl_random_save,
+        tiny_sdxl_save,
+    )
 
     size = args.size or (256 if args.tiny else 1024)
     steps = args.steps or (4 if args.tiny else 30)
     with tempfile.TemporaryDirectory() as scratch:
-        model = args.model
+        model, control = args.model, args.controlnet
         if model is None:
             model = Path(scratch) / "sdxl"
             if args.tiny:
@@ -167,7 +193,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             else:
                 print("building SDXL base shapes with random weights ...", file=sys.stderr)
                 sdxl_random_save(model)
-        result = bench(model, size=size, steps=steps, repeat=args.repeat)
+            # A ControlNet of the same shapes, made from its UNet (as published ones are).
+            control = controlnet_from_unet_save(model, Path(scratch) / "controlnet")
+        result = bench(model, size=size, steps=steps, repeat=args.repeat, control=control)
     if args.json:
         print(json.dumps(result, indent=2))
         return result
@@ -177,12 +205,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"again from the page cache {result['warm_page_cache_load_s']} s"
     )
     print(
-        f"{'case':<28}{'bare s':>9}{'worker s':>10}{'ratio':>7}{'2nd load s':>11}"
+        f"{'case':<36}{'bare s':>9}{'worker s':>10}{'ratio':>7}{'2nd load s':>11}"
         f"{'peak GiB':>10}{'util %':>8}"
     )
     for row in result["cases"]:
         print(
-            f"{row['case']:<28}{row['bare_s']:>9}{row['worker_s']:>10}{row['ratio']:>7}"
+            f"{row['case']:<36}{row['bare_s']:>9}{row['worker_s']:>10}{row['ratio']:>7}"
             f"{row['second_job_load_s']:>11}{row['peak_memory_gib'] or '-':>10}"
             f"{row['gpu_util_mean'] or '-':>8}"
         )

@@ -20,6 +20,7 @@ def test_bench_gpu_times_bare_and_worker_paths_with_the_tiny_model(monkeypatch, 
     assert [row["case"] for row in result["cases"]] == [
         "txt2img, 256 px, 4 steps",
         "img2img, 256 px, 4 steps",
+        "txt2img + canny, 256 px, 4 steps",
     ]
     for row in result["cases"]:
         assert row["bare_s"] > 0 and row["worker_s"] > 0 and row["ratio"] > 0

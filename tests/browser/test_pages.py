@@ -76,7 +76,7 @@ def test_an_experiments_contact_sheet_shows_every_cell_and_adopts_the_winners(
     from django.core.management import call_command
 
     from gpu_worker.engines.diffusion.models import ALLOW_CPU_ENV
-    from gpu_worker.engines.diffusion.tiny import tiny_controlnet_save, tiny_sdxl_save
+    from gpu_worker.engines.diffusion.tiny import controlnet_from_unet_save, tiny_sdxl_save
     from renders.models import Experiment, ModelProfile
 
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -87,7 +87,7 @@ def test_an_experiments_contact_sheet_shows_every_cell_and_adopts_the_winners(
     ModelProfile.objects.create(
         name="tiny",
         base_model=str(model),
-        controlnets={"canny": str(tiny_controlnet_save(model, tmp_path / "tiny-canny"))},
+        controlnets={"canny": str(controlnet_from_unet_save(model, tmp_path / "tiny-canny"))},
         preset_steps={"draft": 4},
     )
     call_command(

@@ -427,9 +427,9 @@ def test_bad_adapter_options_are_named(options, message):
 
 @pytest.fixture(scope="session")
 def tiny_controlnet(tiny_model, tmp_path_factory):
-    from gpu_worker.engines.diffusion.tiny import tiny_controlnet_save
+    from gpu_worker.engines.diffusion.tiny import controlnet_from_unet_save
 
-    return tiny_controlnet_save(tiny_model, tmp_path_factory.mktemp("models") / "controlnet")
+    return controlnet_from_unet_save(tiny_model, tmp_path_factory.mktemp("models") / "controlnet")
 
 
 @pytest.mark.parametrize("kind", ["canny", "softedge", "lineart"])
@@ -553,3 +553,22 @@ def test_the_batch_key_leaves_out_what_differs_per_picture(tiny_model):
         assert engine_batch_key(other) not in {key, None}
     assert engine_batch_key(replace(spec.params, engine="procedural", options={})) is None
     assert engine_batch_key(replace(spec.params, options={"mode": "x"})) is None
+
+
+def test_a_drawn_picture_is_measured_on_a_small_copy_with_its_shares(monkeypatch):
+    from gpu_worker.colour import measure
+    from gpu_worker.engines.diffusion import engine as engine_module
+    from gpu_worker.engines.procedural.render import render_layers
+
+    spec = make_spec({"RED": 60, "BLACK": 40}, size=1024, seed=2)
+    picture = render_layers(spec).image
+    seen: list[tuple[int, ...]] = []
+
+    def spy(*, image, palette, recipe):
+        seen.append(image.shape)
+        return measure.fidelity_measure(image=image, palette=palette, recipe=recipe)
+
+    monkeypatch.setattr(engine_module, "fidelity_measure", spy)
+    found = engine_module.picture_measure(picture, spec)
+    assert seen == [(512, 512, 3)]
+    assert found.max_share_error_pp is not None and found.max_share_error_pp <= 3.0

@@ -181,11 +181,11 @@ def test_the_command_runs_a_grid_with_the_tiny_models_and_adopts_it(
     demo_catalog, staff_user, hybrid_enabled, monkeypatch, tmp_path
 ):
     from gpu_worker.engines.diffusion.models import ALLOW_CPU_ENV
-    from gpu_worker.engines.diffusion.tiny import tiny_controlnet_save, tiny_sdxl_save
+    from gpu_worker.engines.diffusion.tiny import controlnet_from_unet_save, tiny_sdxl_save
 
     monkeypatch.setenv(ALLOW_CPU_ENV, "1")
     model = tiny_sdxl_save(tmp_path / "tiny-sdxl")
-    canny = tiny_controlnet_save(model, tmp_path / "tiny-canny")
+    canny = controlnet_from_unet_save(model, tmp_path / "tiny-canny")
     ModelProfile.objects.create(
         name="tiny",
         base_model=str(model),

@@ -14,14 +14,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from gpu_worker.colour.measure import fidelity_measure
 from gpu_worker.contract import OnImage, Progress, RenderResult, RenderSpec, ShouldStop
 
 from ..procedural.engine import layers_fidelity, output_labels
 from ..procedural.render import render_layers
 from ..registry import engine_version
 from .correct import chip_colour_transfer
-from .engine import Noised, denoise
+from .engine import Noised, denoise, picture_measure
 from .models import ModelCacheUser
 from .options import OptionError, diffusion_options_parse
 
@@ -70,9 +69,7 @@ class HybridEngine(ModelCacheUser):
         results = []
         for spec, base, drawn in zip(specs, layers, run.images, strict=True):
             t1 = time.perf_counter()
-            before = fidelity_measure(
-                image=drawn, palette=spec.palette, recipe=spec.recipe.components
-            )
+            before = picture_measure(drawn, spec)
             labels = output_labels(base, spec.params.size)
             image = chip_colour_transfer(drawn, base.image, labels)
             if on_image is not None and len(specs) == 1:

@@ -215,9 +215,10 @@ def tiny_lora_save(model: Path, folder: Path, *, rank: int = 4) -> Path:
     return folder
 
 
-def tiny_controlnet_save(model: Path, folder: Path) -> Path:
-    """A ControlNet made from the tiny model's UNet (its conditioning embedding downsamples
-    by 8, as the tiny VAE does)."""
+def controlnet_from_unet_save(model: Path, folder: Path) -> Path:
+    """A ControlNet made from a model's UNet (the tiny one, or SDXL's shapes for the GPU
+    benchmark); its conditioning embedding downsamples by 8, as SDXL's VAE and the tiny
+    VAE do."""
     import torch
     from diffusers import ControlNetModel, UNet2DConditionModel
 
