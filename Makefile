@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv lint format bench clean
+.PHONY: run dev test venv lint format bench clean
 
 venv: $(STAMP)
 
@@ -18,6 +18,9 @@ $(STAMP): requirements.txt requirements-gpu.txt requirements-dev.txt
 
 run: venv
 	@PY=$(PY) bash scripts/run_stack.sh
+
+dev: venv  # the same stack with Django's reloading development server instead of gunicorn
+	@PY=$(PY) DEV=1 bash scripts/run_stack.sh
 
 test: venv
 	@mkdir -p "$${PLITKA_VAR_DIR:-var}"  # the SQLite test database lives there by default

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the whole stack on one machine with embedded defaults. Ctrl-C stops it all.
+# The web process is gunicorn, as in production; `make dev` (DEV=1) uses Django's
+# development server instead, which reloads on every code change.
 set -euo pipefail
 PY="${PY:-.venv/bin/python}"
 HOST="${HOST:-127.0.0.1}"
@@ -22,8 +24,14 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-CELERY="$(dirname "$PY")/celery"
-"$PY" manage.py runserver "$HOST:$PORT" --noreload &
+BIN="$(dirname "$PY")"
+CELERY="$BIN/celery"
+if [ "${DEV:-0}" = 1 ]; then
+  "$PY" manage.py runserver "$HOST:$PORT" &
+else
+  HOST="$HOST" PORT="$PORT" "$BIN/gunicorn" -c plitka_site/gunicorn.conf.py plitka_site.wsgi \
+    --access-logfile "$VAR_DIR/web.log" &
+fi
 pids+=($!)
 # One render worker (one per GPU in production) and the one beat scheduler.
 "$CELERY" -A plitka_site worker -n "render1@%h" --concurrency 1 --prefetch-multiplier 1 \
@@ -39,7 +47,7 @@ Plitka is running (Ctrl-C stops everything):
   Web:      http://$HOST:$PORT/
   Admin:    http://$HOST:$PORT/admin/
   API docs: http://$HOST:$PORT/api/docs/
-  Worker and beat logs: $VAR_DIR/worker.log, $VAR_DIR/beat.log
+  Logs: $VAR_DIR/web.log (requests), $VAR_DIR/worker.log, $VAR_DIR/beat.log
 $access
 Try:
   curl -H "Authorization: Api-Key $key" http://$HOST:$PORT/api/v1/colors/

@@ -1,0 +1,37 @@
+"""gunicorn settings of the web process, for `make run` and for production.
+
+    .venv/bin/gunicorn -c plitka_site/gunicorn.conf.py plitka_site.wsgi
+
+gthread workers: a few processes (one per core, at least two, so one crash or slow request
+never stops the site) with a pool of threads each, because most of a request's time is
+spent waiting on PostgreSQL and Redis. Every value can be set from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.strip() else default
+
+
+bind = os.environ.get(
+    "GUNICORN_BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+)
+worker_class = "gthread"
+workers = _int("WEB_CONCURRENCY", max(2, min(os.cpu_count() or 1, 8)))
+threads = _int("GUNICORN_THREADS", 8)
+# A request that runs longer than this is killed with its worker (every request is bounded
+# well below it; the API never holds a client longer than 30 s).
+timeout = _int("GUNICORN_TIMEOUT", 60)
+graceful_timeout = 30
+keepalive = 5
+# Fresh processes now and then, so a slow leak in any library never grows without bound.
+max_requests = 10_000
+max_requests_jitter = 1_000
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = "-"
+# The proxies whose X-Forwarded-* headers are believed (the reverse proxy's address).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
