@@ -153,6 +153,8 @@ RENDER_REDISPATCH_AFTER_S = env_int("RENDER_REDISPATCH_AFTER_S", 120)
 RENDER_STALE_SWEEP_LIMIT = env_int("RENDER_STALE_SWEEP_LIMIT", 50)
 RENDER_MONITOR_INTERVAL_S = float(env_str("RENDER_MONITOR_INTERVAL_S", "0.5"))
 IDEMPOTENCY_TTL_HOURS = 24
+# `Authorization: Bearer <this>` lets a Prometheus server read /metrics; empty: staff only.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -6,6 +6,8 @@ from django.views.generic import TemplateView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from renders.metrics import metrics_view
+
 admin.site.site_header = "Plitka render backend"
 admin.site.site_title = "Plitka admin"
 
@@ -16,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("renders.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 
