@@ -6,12 +6,14 @@ disk). Production sets DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and DE
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
 
 from gpu_worker.budget import FRACTION_ENV, BudgetError, memory_fraction_setting
 from plitka_site.env import ConfigError, env_bool, env_int, env_list, env_str
+from plitka_site.media_storage import media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PLITKA_VAR_DIR", str(BASE_DIR / "var")))
@@ -175,8 +177,10 @@ MEDIA_URL = env_str("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Let Django itself serve MEDIA_ROOT: right for one machine, not behind a CDN or S3.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG)
+# Result images: MEDIA_ROOT on this machine, or a shared S3-compatible bucket.
+DEFAULT_STORAGE = media_storage(os.environ)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
