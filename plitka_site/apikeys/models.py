@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -40,6 +42,14 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        # A changed scope, limit or revocation applies at once in this process (and within
+        # the verification cache's few seconds in the others).
+        from plitka_site.apikeys.services import api_keys_forget
+
+        api_keys_forget()
 
     @property
     def is_active(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from io import StringIO
 
 import pytest
@@ -126,3 +127,27 @@ def test_demo_access_is_idempotent_and_prints_a_working_key(tmp_path, settings):
     assert key in second.getvalue()
     assert api_key_verify(plaintext=key) is not None
     assert ApiKey.objects.count() == 1
+
+
+def test_a_verified_key_is_remembered_briefly_and_forgotten_when_it_changes(
+    django_assert_num_queries,
+):
+    issued = api_key_create(name="poller")
+    assert api_key_verify(plaintext=issued.plaintext) is not None
+    with django_assert_num_queries(0):  # a polling client costs no key lookup
+        assert api_key_verify(plaintext=issued.plaintext) is not None
+    api_key_revoke(api_key=issued.api_key)
+    assert api_key_verify(plaintext=issued.plaintext) is None
+    wrong = issued.plaintext[:-2] + "xx"
+    assert api_key_verify(plaintext=wrong) is None
+
+
+def test_a_generous_limit_costs_the_same_per_request_as_a_tight_one():
+    """The throttle keeps two counters per key, not a timestamp per request."""
+    cache.clear()
+    busy = key_client("busy", "read", rate_limit="100000/min")
+    for _ in range(30):
+        assert busy.get("/api/v1/colors/").status_code == 200
+    window = int(time.time() // 60)  # the minute may have turned during the loop
+    counts = [cache.get(f"throttle:key:{busy.api_key.pk}:{w}") for w in (window - 1, window)]
+    assert sum(count or 0 for count in counts) == 30
