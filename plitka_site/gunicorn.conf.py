@@ -27,10 +27,12 @@ threads = _int("GUNICORN_THREADS", 8)
 # well below it; the API never holds a client longer than 30 s).
 timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = 30
-keepalive = 5
-# Fresh processes now and then, so a slow leak in any library never grows without bound.
-max_requests = 10_000
-max_requests_jitter = 1_000
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Fresh processes after this many requests (0: never). Off by default: a restart re-imports
+# Django and stalls that process's requests for about half a second, and at a thousand
+# status polls a second a small number would restart a process every few seconds.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 # The proxies whose X-Forwarded-* headers are believed (the reverse proxy's address).

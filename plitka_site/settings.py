@@ -85,7 +85,6 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server, the worker and beat read while one of them writes;
     # IMMEDIATE transactions take the write lock up front instead of failing mid-way.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
@@ -213,6 +212,9 @@ REST_FRAMEWORK = {
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Long polls (?wait=) a web process lets wait at once: each holds one of its threads
+# (GUNICORN_THREADS, 8), so keep this below that; more are answered at once.
+API_LONG_POLL_WAITERS = env_int("API_LONG_POLL_WAITERS", 6)
 # Requests per minute for a key that does not set its own limit.
 API_KEY_DEFAULT_RATE = env_str("API_KEY_DEFAULT_RATE", "600/min")
 

@@ -11,13 +11,14 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from plitka_site.api.permissions import IsStaff, caller_is_staff
 from plitka_site.apikeys.models import ApiKey
 from renders.api.filters import RenderJobFilter
+from renders.api.poll import etag_matches, finished_jobs, job_etag, wait_for_change, wait_seconds
 from renders.api.serializers import RenderJobSerializer, RenderSubmitSerializer, WorkerSerializer
 from renders.errors import IdempotencyMismatch, JobConflict, QuotaExceeded, RenderRequestError
 from renders.models import RenderJob, Worker
@@ -71,6 +72,71 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = RenderJobSerializer
     filterset_class = RenderJobFilter
     ordering_fields = ["created_at", "finished_at", "status"]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "wait",
+                int,
+                description="Long poll: hold the answer up to this many seconds (0-30) until "
+                "the job's status or progress differs from what the If-None-Match ETag (or, "
+                "without one, the job now) says.",
+            ),
+            OpenApiParameter(
+                "expand",
+                str,
+                enum=["telemetry"],
+                description="telemetry: include the resource samples' timeline.",
+            ),
+        ],
+        responses={200: RenderJobSerializer, 304: None},
+    )
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One job, as a storefront polls it (see renders/api/poll.py)."""
+        try:
+            wait = wait_seconds(request.query_params.get("wait"))
+        except ValueError as exc:
+            raise ValidationError({"wait": [str(exc)]}) from exc
+        expand = "telemetry" if "telemetry" in request.query_params.get("expand", "")[:100] else ""
+        seen = request.headers.get("If-None-Match", "")
+        key = (str(kwargs.get("pk", "")), expand, request.build_absolute_uri("/"))
+        # Any caller may read any job by id (get_object checks nothing more), so a finished
+        # job's remembered body can be answered to whoever asks for it.
+        remembered = finished_jobs.get(key)
+        busy = False
+        if remembered is None:
+            job = self.get_object()
+            etag = job_etag(job, expand=expand)
+            if wait and not job.is_terminal and (not seen or etag_matches(seen, etag)):
+                status_now = (job.status, job.progress)
+
+                def unchanged() -> bool:
+                    row = RenderJob.objects.filter(pk=job.pk).values_list("status", "progress")
+                    return row.first() == status_now
+
+                if wait_for_change(job_id=str(job.pk), seconds=wait, unchanged=unchanged):
+                    job = self.get_object()
+                    etag = job_etag(job, expand=expand)
+                else:
+                    # No waiting slot free: answered now, with a hint to come back later
+                    # rather than at once.
+                    busy = True
+            body = self.get_serializer(job).data
+            if job.is_terminal:
+                finished_jobs.put(key, etag, body)
+        else:
+            etag, body = remembered
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+        if busy:
+            headers["Retry-After"] = "1"
+        if etag_matches(seen, etag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        return Response(body, headers=headers)
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # The list's filters and ordering mean nothing to one job read by id (the poll),
+        # and building the filter set cost a fifth of each poll.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def get_queryset(self) -> QuerySet[RenderJob]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller

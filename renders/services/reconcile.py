@@ -14,6 +14,7 @@ from django.utils import timezone
 from renders.models import RenderJob
 from renders.selectors import render_jobs_lost, render_jobs_waiting_too_long
 from renders.services.dispatch import render_job_dispatch
+from renders.services.notify import render_job_notify
 from renders.services.transitions import job_mark_failed
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ def _recover(job_id: UUID, report: ReconcileReport) -> None:
         job.worker = ""
         job.dispatched_at = None
         job.save(update_fields=["status", "error_message", "worker", "dispatched_at"])
+        render_job_notify(job_ids=[job.pk])
         report.requeued.append(str(job.pk))
         transaction.on_commit(lambda: render_job_dispatch(job_id=job.pk))
 

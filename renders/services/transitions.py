@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from renders.models import RenderJob
+from renders.services.notify import render_job_notify
 
 
 def job_mark_failed(job: RenderJob, *, code: str, message: str) -> None:
@@ -13,6 +14,7 @@ def job_mark_failed(job: RenderJob, *, code: str, message: str) -> None:
     job.error_message = message
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+    render_job_notify(job_ids=[job.pk])
 
 
 def job_mark_canceled(job: RenderJob, *, message: str) -> None:
@@ -24,3 +26,4 @@ def job_mark_canceled(job: RenderJob, *, message: str) -> None:
     job.save(
         update_fields=["status", "cancel_requested", "error_code", "error_message", "finished_at"]
     )
+    render_job_notify(job_ids=[job.pk])

@@ -23,6 +23,7 @@ from gpu_worker.monitor import DeviceInfo, Sample, device_describe
 from gpu_worker.runner import RenderOutcome, render_run, render_run_batch
 from renders.models import RenderJob, RenderTelemetry
 from renders.services.dispatch import render_job_dispatch
+from renders.services.notify import render_job_notify
 from renders.services.publish import render_job_publish
 from renders.services.transitions import job_mark_canceled, job_mark_failed
 from renders.storage import media_put, result_names
@@ -94,6 +95,7 @@ def _mark_running(job: RenderJob, *, worker_name: str, now: datetime) -> _Claim:
             "progress",
         ]
     )
+    render_job_notify(job_ids=[job.pk])
     return _Claim(job=job, started_at=now)
 
 
@@ -155,6 +157,7 @@ class _JobHooks:
             heartbeat_at=now,
             first_progress_at=Coalesce("first_progress_at", now),
         )
+        render_job_notify(job_ids=self.job_ids)
 
     def should_stop(self) -> bool:
         moment = time.monotonic()
@@ -281,6 +284,7 @@ def _partners_release(*, job_ids: list[uuid.UUID], worker_name: str) -> None:
         )
         for pk in released:
             transaction.on_commit(partial(render_job_dispatch, job_id=pk))
+        render_job_notify(job_ids=released)
 
 
 def _store_and_finish(*, claim: _Claim, outcome: RenderOutcome, worker_name: str) -> str:
@@ -390,4 +394,5 @@ def _finish_succeeded(
     job.model_revision = outcome.model_revision or ""
     job.error_code = job.error_message = ""
     job.save()
+    render_job_notify(job_ids=[job.pk])
     return "succeeded"

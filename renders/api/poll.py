@@ -1,0 +1,119 @@
+"""The status poll's fast path: ETags, finished jobs remembered, and the long poll.
+
+Storefronts poll a job in a loop, and many shoppers read the same finished job (identical
+requests share one render). So:
+- every answer carries an ETag of what decides its body (status, progress, attempts,
+  finish time, what was expanded); `If-None-Match` with it is answered 304, bodiless;
+- a finished job never changes, so its body is remembered in the process for a little
+  while and answered without touching the database;
+- `?wait=SECONDS` (at most 30) holds the request until the job's status or progress
+  changes, woken through Redis (renders.services.notify), so a storefront follows a render
+  with a handful of requests. Each waiting request holds one server thread, so a process
+  lets at most LONG_POLL_WAITERS wait at once; others are answered at once, as a plain poll.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from renders.models import RenderJob
+from renders.services.notify import job_channel, notify_client
+
+FINISHED_TTL_S = 10.0  # how long a finished job's body is reused (retention may delete it)
+FINISHED_MAX = 4096  # bodies remembered per process
+LONG_POLL_MAX_S = 30
+LONG_POLL_RECHECK_S = 2.0  # the row is read again this often even without a message
+
+
+def job_etag(job: RenderJob, *, expand: str) -> str:
+    """A strong validator of the job's JSON: everything its body depends on that changes."""
+    finished = job.finished_at.timestamp() if job.finished_at else 0
+    parts = f"{job.pk}|{job.status}|{job.progress}|{job.attempts}|{job.worker}|{finished}|{expand}"
+    return '"' + hashlib.blake2b(parts.encode(), digest_size=12).hexdigest() + '"'
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """If-None-Match: a list of ETags (weak ones compare equal), or *."""
+    if not header:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header[:1000].split(",")}
+    return etag in tags or "*" in tags
+
+
+class FinishedJobs:
+    """Bodies of finished jobs by (job, expansion, base URL), for a few seconds."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bodies: OrderedDict[tuple[str, str, str], tuple[float, str, Any]] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str]) -> tuple[str, Any] | None:
+        with self._lock:
+            found = self._bodies.get(key)
+            if found is None:
+                return None
+            if time.monotonic() - found[0] > FINISHED_TTL_S:
+                del self._bodies[key]
+                return None
+            return found[1], found[2]
+
+    def put(self, key: tuple[str, str, str], etag: str, body: Any) -> None:
+        with self._lock:
+            self._bodies[key] = (time.monotonic(), etag, body)
+            while len(self._bodies) > FINISHED_MAX:
+                self._bodies.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._bodies.clear()
+
+
+finished_jobs = FinishedJobs()
+_waiters = threading.BoundedSemaphore(max(1, settings.API_LONG_POLL_WAITERS))
+
+
+def wait_seconds(raw: str | None) -> int:
+    """`?wait=` as whole seconds, 0..LONG_POLL_MAX_S; ValueError names a bad one."""
+    if raw is None or raw == "":
+        return 0
+    if len(raw) > 2 or not raw.isascii() or not raw.isdigit():
+        raise ValueError(f"wait must be a whole number of seconds, 0..{LONG_POLL_MAX_S}")
+    seconds = int(raw)
+    if seconds > LONG_POLL_MAX_S:
+        raise ValueError(f"wait must be a whole number of seconds, 0..{LONG_POLL_MAX_S}")
+    return seconds
+
+
+def wait_for_change(*, job_id: str, seconds: float, unchanged: Callable[[], bool]) -> bool:
+    """Return once `unchanged()` is false, or after `seconds`; False if no waiting slot was
+    free or Redis is away (the caller answers at once)."""
+    if not _waiters.acquire(blocking=False):
+        return False
+    pubsub = None
+    try:
+        pubsub = notify_client().pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(job_channel(job_id))
+        deadline = time.monotonic() + seconds
+        # Subscribed first, then looked: a change between the two is not missed.
+        while unchanged():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            pubsub.get_message(timeout=min(left, LONG_POLL_RECHECK_S))
+        return True
+    except redis.RedisError:
+        return False
+    finally:
+        if pubsub is not None:
+            with contextlib.suppress(redis.RedisError):
+                pubsub.close()
+        _waiters.release()

@@ -1,0 +1,133 @@
+"""The status poll: ETags and 304s, finished jobs answered from memory, the long poll."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from gpu_worker.params import RenderParams
+from renders.api import poll
+from renders.models import RenderJob
+from renders.services import Requester, render_job_submit
+from renders.services.notify import render_job_notify
+from renders.worker.execute import render_job_execute
+
+REQUESTER = Requester(client_id="t", label="test", source="cli", sees_unpublished=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_memory():
+    poll.finished_jobs.clear()
+    yield
+    poll.finished_jobs.clear()
+
+
+def submit(seed: int = 1) -> RenderJob:
+    return render_job_submit(
+        product_sku="SQ-500-30",
+        recipe="RED:60,BLACK:40",
+        requester=REQUESTER,
+        params=RenderParams(size=256, seed=seed),
+        dispatch=False,
+    ).job
+
+
+def test_an_unchanged_job_is_a_bodiless_304(render_client, demo_catalog):
+    job = submit()
+    url = f"/api/v1/renders/{job.pk}/"
+    first = render_client.get(url)
+    etag = first.headers["ETag"]
+    again = render_client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert render_client.get(url, headers={"If-None-Match": f'W/{etag}, "x"'}).status_code == 304
+    RenderJob.objects.filter(pk=job.pk).update(progress=40)
+    changed = render_client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.json()["progress"] == 40
+    assert changed.headers["ETag"] != etag
+
+
+def test_a_finished_job_is_answered_without_the_database(render_client, demo_catalog):
+    job = submit()
+    assert render_job_execute(job_id=job.pk, worker_name="w1") == "succeeded"
+    url = f"/api/v1/renders/{job.pk}/"
+    first = render_client.get(url).json()
+    assert first["status"] == "succeeded" and "timeline" not in first["telemetry"]
+    with CaptureQueriesContext(connection) as queries:
+        again = render_client.get(url)
+    assert again.json() == first
+    assert not [q for q in queries.captured_queries if "renders_renderjob" in q["sql"]]
+    # The sample timeline only when asked for.
+    expanded = render_client.get(url + "?expand=telemetry").json()
+    assert expanded["telemetry"]["timeline"]
+
+
+def test_a_long_poll_answers_as_soon_as_the_job_moves(
+    transactional_db, render_client, demo_catalog, broker
+):
+    job = submit()
+    RenderJob.objects.filter(pk=job.pk).update(status="running", progress=10)
+    url = f"/api/v1/renders/{job.pk}/?wait=20"
+
+    def move() -> None:
+        time.sleep(0.5)
+        RenderJob.objects.filter(pk=job.pk).update(progress=30)
+        render_job_notify(job_ids=[job.pk])
+
+    mover = threading.Thread(target=move)
+    started = time.monotonic()
+    mover.start()
+    answer = render_client.get(url)
+    mover.join()
+    took = time.monotonic() - started
+    assert answer.json()["progress"] == 30
+    assert 0.4 < took < 5, took
+
+
+def test_a_long_poll_with_an_old_etag_answers_at_once(render_client, demo_catalog, broker):
+    job = submit()
+    RenderJob.objects.filter(pk=job.pk).update(status="running", progress=10)
+    url = f"/api/v1/renders/{job.pk}/"
+    old = render_client.get(url).headers["ETag"]
+    RenderJob.objects.filter(pk=job.pk).update(progress=20)
+    started = time.monotonic()
+    answer = render_client.get(url + "?wait=20", headers={"If-None-Match": old})
+    assert answer.json()["progress"] == 20 and time.monotonic() - started < 2
+
+
+def test_a_long_poll_without_a_change_ends_after_its_wait(render_client, demo_catalog, broker):
+    job = submit()
+    started = time.monotonic()
+    answer = render_client.get(f"/api/v1/renders/{job.pk}/?wait=1")
+    assert answer.status_code == 200 and 0.9 < time.monotonic() - started < 4
+
+
+def test_a_finished_job_never_waits(render_client, demo_catalog, broker):
+    job = submit()
+    render_job_execute(job_id=job.pk, worker_name="w1")
+    started = time.monotonic()
+    assert render_client.get(f"/api/v1/renders/{job.pk}/?wait=30").status_code == 200
+    assert time.monotonic() - started < 2
+
+
+def test_when_every_waiting_slot_is_taken_a_long_poll_answers_at_once(
+    render_client, demo_catalog, broker, monkeypatch
+):
+    job = submit()
+    monkeypatch.setattr(poll, "_waiters", threading.BoundedSemaphore(1))
+    assert poll._waiters.acquire(blocking=False)  # someone else is waiting
+    started = time.monotonic()
+    answer = render_client.get(f"/api/v1/renders/{job.pk}/?wait=30")
+    assert answer.status_code == 200 and answer.headers["Retry-After"] == "1"
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("wait", ["31", "-1", "1.5", "٣", "999"])
+def test_a_bad_wait_is_a_400_naming_it(render_client, demo_catalog, wait):
+    job = submit()
+    answer = render_client.get(f"/api/v1/renders/{job.pk}/?wait={wait}")
+    assert answer.status_code == 400
+    assert "wait must be a whole number of seconds, 0..30" in answer.content.decode()
