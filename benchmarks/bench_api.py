@@ -7,7 +7,9 @@ It serves this project with gunicorn and its production config (DEBUG=0, SQLite 
 scratch folder, two worker processes) and the reference view of
 ../shared/bench/drf_reference.py (`gunicorn -w 2`: a minimal DRF view reading one row), and
 drives both with wrk on loopback:
-- poll: GET /api/v1/renders/{id}/ of a finished job with an API key, against the reference;
+- poll: GET /api/v1/renders/{id}/ of a finished job with an API key, against the reference
+  (a finished job's body is reused for a few seconds);
+- poll, running job: the same for a job still running (read from the database each time);
 - poll, 304: the same with If-None-Match (a storefront that keeps the ETag);
 - submit, dedup: POST /api/v1/renders/ of a request already rendered (200, the same job);
 - submit, new: POST of a new request each time (201; the jobs only wait in Redis);
@@ -244,8 +246,10 @@ def main() -> None:
         first = urllib.request.urlopen(urllib.request.Request(poll_url, headers=auth))
         etag = first.headers.get("ETag", "")
         submit = f"{ours}/api/v1/renders/"
+        running_url = f"{ours}/api/v1/renders/{state['running']}/"
         cases: list[tuple[str, str, dict[str, str], str]] = [
             ("poll", poll_url, auth, ""),
+            ("poll, running job", running_url, auth, ""),
             ("poll, If-None-Match (304)", poll_url, {**auth, "If-None-Match": etag}, ""),
             ("submit, dedup (200)", submit, auth, _post_script(state["body"], new_each_time=False)),
             ("submit, new (201)", submit, auth, _post_script(state["body"], new_each_time=True)),

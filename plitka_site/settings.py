@@ -212,9 +212,10 @@ REST_FRAMEWORK = {
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
-# Long polls (?wait=) a web process lets wait at once: each holds one of its threads
-# (GUNICORN_THREADS, 8), so keep this below that; more are answered at once.
-API_LONG_POLL_WAITERS = env_int("API_LONG_POLL_WAITERS", 6)
+# Long polls (?wait=) a web process lets wait at once: each holds one of its gunicorn
+# threads, so by default two threads always stay free for other requests; more waiting
+# clients are answered at once. 0: no long polls.
+API_LONG_POLL_WAITERS = env_int("API_LONG_POLL_WAITERS", max(0, env_int("GUNICORN_THREADS", 8) - 2))
 # Requests per minute for a key that does not set its own limit.
 API_KEY_DEFAULT_RATE = env_str("API_KEY_DEFAULT_RATE", "600/min")
 

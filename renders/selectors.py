@@ -22,6 +22,42 @@ def render_job_list(*, client_id: str | None = None) -> QuerySet[RenderJob]:
     return jobs if client_id is None else jobs.filter(client_id=client_id)
 
 
+# What the job's JSON reads of the row and its product: a poll selects only these (the SQL
+# of a select with every column of three tables cost more than the rest of the poll).
+POLL_FIELDS = (
+    "id",
+    "status",
+    "progress",
+    "product__sku",
+    "params",
+    "render_key",
+    "engine_version",
+    "model_revision",
+    "queue",
+    "source",
+    "attempts",
+    "worker",
+    "device",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "result_image",
+    "result_thumbnail",
+    "result_width",
+    "result_height",
+    "fidelity",
+    "error_code",
+    "error_message",
+    "client_id",
+)
+
+
+def render_job_for_poll() -> QuerySet[RenderJob]:
+    """Jobs as a poll reads one: its own columns the JSON shows, the product's SKU; the
+    telemetry (which exists only once the job is finished) is read when it is asked for."""
+    return RenderJob.objects.select_related("product").only(*POLL_FIELDS)
+
+
 def render_job_active_or_done(*, render_key: str) -> RenderJob | None:
     """A queued/running job with this key, else the newest succeeded one."""
     jobs = RenderJob.objects.filter(render_key=render_key)

@@ -78,7 +78,7 @@ class FinishedJobs:
 
 
 finished_jobs = FinishedJobs()
-_waiters = threading.BoundedSemaphore(max(1, settings.API_LONG_POLL_WAITERS))
+_waiters = threading.BoundedSemaphore(max(0, settings.API_LONG_POLL_WAITERS))
 
 
 def wait_seconds(raw: str | None) -> int:

@@ -140,7 +140,10 @@ class RenderJobSerializer(serializers.ModelSerializer):
             "finished_at": _when(job.finished_at),
             "result": self.get_result(job),
             "fidelity": job.fidelity,
-            "telemetry": _telemetry(getattr(job, "telemetry", None), timeline=expand),
+            # Recorded when a job finishes: a job still on its way has none to look up.
+            "telemetry": _telemetry(
+                getattr(job, "telemetry", None) if job.is_terminal else None, timeline=expand
+            ),
             "error": self.get_error(job),
         }
 

@@ -22,7 +22,7 @@ from renders.api.poll import etag_matches, finished_jobs, job_etag, wait_for_cha
 from renders.api.serializers import RenderJobSerializer, RenderSubmitSerializer, WorkerSerializer
 from renders.errors import IdempotencyMismatch, JobConflict, QuotaExceeded, RenderRequestError
 from renders.models import RenderJob, Worker
-from renders.selectors import render_job_list, worker_list
+from renders.selectors import render_job_for_poll, render_job_list, worker_list
 from renders.services import Requester, render_job_cancel, render_job_submit
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -141,6 +141,8 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_queryset(self) -> QuerySet[RenderJob]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
             return RenderJob.objects.none()
+        if self.action == "retrieve":
+            return render_job_for_poll()
         if caller_is_staff(self.request) or self.action != "list":
             return render_job_list()
         return render_job_list(client_id=requester_of(self.request).client_id)

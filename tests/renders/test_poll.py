@@ -131,3 +131,16 @@ def test_a_bad_wait_is_a_400_naming_it(render_client, demo_catalog, wait):
     answer = render_client.get(f"/api/v1/renders/{job.pk}/?wait={wait}")
     assert answer.status_code == 400
     assert "wait must be a whole number of seconds, 0..30" in answer.content.decode()
+
+
+def test_a_running_job_is_one_narrow_query(render_client, demo_catalog):
+    job = submit()
+    RenderJob.objects.filter(pk=job.pk).update(status="running", progress=10)
+    url = f"/api/v1/renders/{job.pk}/"
+    render_client.get(url)  # the key is verified and remembered
+    with CaptureQueriesContext(connection) as queries:
+        body = render_client.get(url).json()
+    reads = [q["sql"] for q in queries.captured_queries if "SELECT" in q["sql"]]
+    assert len(reads) == 1 and "renders_rendertelemetry" not in reads[0]
+    assert (body["status"], body["progress"], body["product"]) == ("running", 10, "SQ-500-30")
+    assert body["telemetry"] is None and body["result"] is None
