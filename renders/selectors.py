@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -60,11 +60,15 @@ def render_job_for_poll() -> QuerySet[RenderJob]:
 
 def render_job_active_or_done(*, render_key: str) -> RenderJob | None:
     """A queued/running job with this key, else the newest succeeded one."""
-    jobs = RenderJob.objects.filter(render_key=render_key)
-    active = jobs.filter(status__in=RenderJob.ACTIVE).first()
-    if active is not None:
-        return active
-    return jobs.filter(status=RenderJob.Status.SUCCEEDED).order_by("-finished_at").first()
+    # One query: active jobs first (at most one, a constraint says), then the newest success.
+    return (
+        RenderJob.objects.filter(
+            render_key=render_key, status__in=[*RenderJob.ACTIVE, RenderJob.Status.SUCCEEDED]
+        )
+        .alias(later=Case(When(status=RenderJob.Status.SUCCEEDED, then=1), default=0))
+        .order_by("later", F("finished_at").desc(nulls_last=True))
+        .first()
+    )
 
 
 def render_jobs_created_today(*, client_id: str) -> int:

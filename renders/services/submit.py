@@ -230,6 +230,12 @@ def render_job_submit(
     request = _request_resolve(
         product_sku=product_sku, recipe=recipe, params=params, requester=requester
     )
+    if not idempotency_key and not force:
+        # The common repeat (a shopper asking for a render someone already asked for) is
+        # answered by a read, without the write transaction (on SQLite, its one lock).
+        existing = render_job_active_or_done(render_key=request.render_key)
+        if existing is not None:
+            return SubmitResult(job=existing, created=False)
     with transaction.atomic():
         result = _job_find_or_create(
             request=request, queue=queue, requester=requester, force=force, dispatch=dispatch
