@@ -20,7 +20,7 @@ from gpu_worker.budget import memory_budget_mb
 from gpu_worker.contract import RenderCanceled
 from gpu_worker.engines.registry import engine_batch_key
 from gpu_worker.monitor import DeviceInfo, Sample, device_describe
-from gpu_worker.runner import RenderOutcome, render_run, render_run_batch
+from gpu_worker.runner import RenderOutcome, render_run_batch
 from renders.models import RenderJob, RenderTelemetry
 from renders.services.dispatch import render_job_dispatch
 from renders.services.notify import render_job_notify
@@ -190,46 +190,14 @@ def render_job_execute(*, job_id: uuid.UUID | str, worker_name: str) -> str:
         return "skipped"
     try:
         partners = _partners_claim(claim=claim, worker_name=worker_name)
-        if partners:
-            return _execute_batch(claims=[claim, *partners], worker_name=worker_name)
-        return _execute(claim=claim, worker_name=worker_name)
+        return _execute(claims=[claim, *partners], worker_name=worker_name)
     finally:
         worker_job_done(name=worker_name)
 
 
-def _execute(*, claim: _Claim, worker_name: str) -> str:
-    job = claim.job
-    hooks = _JobHooks(jobs=[job], worker_name=worker_name)
-    try:
-        spec = render_spec_for(job)
-        outcome = render_run(
-            spec=spec,
-            device=this_device(),
-            progress=hooks.progress,
-            should_stop=hooks.should_stop,
-            on_sample=hooks.on_sample,
-            on_monitor_exit=hooks.on_monitor_exit,
-            monitor_interval_s=settings.RENDER_MONITOR_INTERVAL_S,
-        )
-    except RenderCanceled:
-        return _finish_canceled(job_id=job.pk)
-    except SoftTimeLimitExceeded:
-        return _finish_failed(
-            job_id=job.pk,
-            code="time_limit",
-            message=f"The render ran past {settings.RENDER_SOFT_TIME_LIMIT_S} s and was stopped.",
-        )
-    except Exception as exc:
-        logger.exception("render job %s failed", job.pk)
-        return _finish_failed(
-            job_id=job.pk, code="engine_error", message=f"{type(exc).__name__}: {exc}"
-        )
-    return _store_and_finish(claim=claim, outcome=outcome, worker_name=worker_name)
-
-
-def _execute_batch(*, claims: list[_Claim], worker_name: str) -> str:
-    """One engine call for the claimed jobs. If it fails, the first job fails with the
-    error and the others go back to the queue untouched (nothing is lost)."""
+def _execute(*, claims: list[_Claim], worker_name: str) -> str:
+    """One engine call for the claimed job (and its batch partners, if any). If it fails,
+    the first job fails with the error and the others go back to the queue untouched."""
     jobs = [claim.job for claim in claims]
     hooks = _JobHooks(jobs=jobs, worker_name=worker_name)
     try:
@@ -254,7 +222,7 @@ def _execute_batch(*, claims: list[_Claim], worker_name: str) -> str:
             message=f"The render ran past {settings.RENDER_SOFT_TIME_LIMIT_S} s and was stopped.",
         )
     except Exception as exc:
-        logger.exception("render batch %s failed", [job.pk for job in jobs])
+        logger.exception("render job %s failed", ", ".join(str(job.pk) for job in jobs))
         _partners_release(job_ids=[job.pk for job in jobs[1:]], worker_name=worker_name)
         return _finish_failed(
             job_id=jobs[0].pk, code="engine_error", message=f"{type(exc).__name__}: {exc}"

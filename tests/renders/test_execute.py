@@ -82,7 +82,7 @@ def test_an_engine_failure_is_recorded_with_a_clear_error(job, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("the engine fell over")
 
-    monkeypatch.setattr(execute_module, "render_run", broken)
+    monkeypatch.setattr(execute_module, "render_run_batch", broken)
     assert render_job_execute(job_id=job.pk, worker_name="w1") == "failed"
     job.refresh_from_db()
     assert job.status == "failed"
@@ -130,7 +130,7 @@ def test_a_render_past_the_soft_time_limit_fails_with_a_clear_error(job, monkeyp
     def too_slow(**kwargs):
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(execute_module, "render_run", too_slow)
+    monkeypatch.setattr(execute_module, "render_run_batch", too_slow)
     assert render_job_execute(job_id=job.pk, worker_name="w1") == "failed"
     job.refresh_from_db()
     assert job.error_code == "time_limit"

@@ -45,9 +45,8 @@ PROGRESS_EVERY_PERCENT = 10
 PROGRESS_EVERY_S = 1.0
 
 
-class DiffusionEngine(ModelCacheUser):
-    name = "diffusion"
-    version = engine_version("diffusion")
+class BatchRenderer(ModelCacheUser):
+    """An engine whose one render is a batch of one."""
 
     def render(
         self,
@@ -60,6 +59,21 @@ class DiffusionEngine(ModelCacheUser):
         return self.render_batch(
             [spec], progress=progress, should_stop=should_stop, on_image=on_image
         )[0]
+
+    def render_batch(
+        self,
+        specs: Sequence[RenderSpec],
+        *,
+        progress: Progress | None = None,
+        should_stop: ShouldStop | None = None,
+        on_image: OnImage | None = None,
+    ) -> list[RenderResult]:
+        raise NotImplementedError
+
+
+class DiffusionEngine(BatchRenderer):
+    name = "diffusion"
+    version = engine_version("diffusion")
 
     def render_batch(
         self,

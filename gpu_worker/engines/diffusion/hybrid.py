@@ -20,26 +20,13 @@ from ..procedural.engine import layers_fidelity, output_labels
 from ..procedural.render import render_layers
 from ..registry import engine_version
 from .correct import chip_colour_transfer
-from .engine import Noised, denoise, picture_measure
-from .models import ModelCacheUser
+from .engine import BatchRenderer, Noised, denoise, picture_measure
 from .options import OptionError, diffusion_options_parse
 
 
-class HybridEngine(ModelCacheUser):
+class HybridEngine(BatchRenderer):
     name = "hybrid"
     version = engine_version("hybrid")
-
-    def render(
-        self,
-        spec: RenderSpec,
-        *,
-        progress: Progress | None = None,
-        should_stop: ShouldStop | None = None,
-        on_image: OnImage | None = None,
-    ) -> RenderResult:
-        return self.render_batch(
-            [spec], progress=progress, should_stop=should_stop, on_image=on_image
-        )[0]
 
     def render_batch(
         self,
