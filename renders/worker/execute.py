@@ -99,7 +99,6 @@ def _mark_running(job: RenderJob, *, worker_name: str, now: datetime) -> _Claim:
     return _Claim(job=job, started_at=now)
 
 
-@transaction.atomic
 def _partners_claim(*, claim: _Claim, worker_name: str) -> list[_Claim]:
     """Queued jobs that can share the claimed job's engine call, claimed for this worker.
 
@@ -108,10 +107,15 @@ def _partners_claim(*, claim: _Claim, worker_name: str) -> list[_Claim]:
     own task messages arrive later and find them running here, or done: no-ops.
     """
     room = settings.RENDER_BATCH_MAX - 1
-    params = claim.job.render_params
-    key = engine_batch_key(params) if room > 0 else None
-    if key is None:
+    key = engine_batch_key(claim.job.render_params) if room > 0 else None
+    if key is None:  # no transaction at all (on SQLite that would take its write lock)
         return []
+    return _partners_lock(claim=claim, worker_name=worker_name, key=key, room=room)
+
+
+@transaction.atomic
+def _partners_lock(*, claim: _Claim, worker_name: str, key: str, room: int) -> list[_Claim]:
+    params = claim.job.render_params
     candidates = (
         RenderJob.objects.select_for_update(skip_locked=True)
         .filter(
