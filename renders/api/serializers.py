@@ -67,7 +67,8 @@ def _telemetry(telemetry: RenderTelemetry | None, *, timeline: bool) -> dict[str
     return found
 
 
-def _expanded(request: Any) -> set[str]:
+def expanded_fields(request: Any) -> set[str]:
+    """What `?expand=a,b` asks to include (the job's view and its JSON read it the same)."""
     raw = request.query_params.get("expand", "") if hasattr(request, "query_params") else ""
     return {part.strip() for part in raw[:100].split(",")}
 
@@ -117,7 +118,7 @@ class RenderJobSerializer(serializers.ModelSerializer):
         timeline only with `?expand=telemetry`."""
         job = instance
         request = self.context.get("request")
-        expand = request is not None and "telemetry" in _expanded(request)
+        expand = request is not None and "telemetry" in expanded_fields(request)
         return {
             "id": str(job.pk),
             "status": job.status,

@@ -19,7 +19,12 @@ from plitka_site.api.permissions import IsStaff, caller_is_staff
 from plitka_site.apikeys.models import ApiKey
 from renders.api.filters import RenderJobFilter
 from renders.api.poll import etag_matches, finished_jobs, job_etag, wait_for_change, wait_seconds
-from renders.api.serializers import RenderJobSerializer, RenderSubmitSerializer, WorkerSerializer
+from renders.api.serializers import (
+    RenderJobSerializer,
+    RenderSubmitSerializer,
+    WorkerSerializer,
+    expanded_fields,
+)
 from renders.errors import IdempotencyMismatch, JobConflict, QuotaExceeded, RenderRequestError
 from renders.models import RenderJob, Worker
 from renders.selectors import render_job_for_poll, render_job_list, worker_list
@@ -97,7 +102,7 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             wait = wait_seconds(request.query_params.get("wait"))
         except ValueError as exc:
             raise ValidationError({"wait": [str(exc)]}) from exc
-        expand = "telemetry" if "telemetry" in request.query_params.get("expand", "")[:100] else ""
+        expand = "telemetry" if "telemetry" in expanded_fields(request) else ""
         seen = request.headers.get("If-None-Match", "")
         key = (str(kwargs.get("pk", "")), expand, request.build_absolute_uri("/"))
         # Any caller may read any job by id (get_object checks nothing more), so a finished

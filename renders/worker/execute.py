@@ -240,6 +240,8 @@ def _execute(*, claims: list[_Claim], worker_name: str) -> str:
 
 def _partners_release(*, job_ids: list[uuid.UUID], worker_name: str) -> None:
     """Back to the queue, as they were before this worker took them, and sent again."""
+    if not job_ids:  # a job alone: nothing to give back
+        return
     with transaction.atomic():
         released = list(
             RenderJob.objects.select_for_update()
