@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -19,7 +20,9 @@ def login(browser, live_server, username: str, password: str) -> None:
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    WebDriverWait(browser, 40).until(ec.presence_of_element_located((By.ID, "site-name")))
+    # The login page has the site's name too: wait for what only a signed-in page has, or
+    # the next navigation may cancel the login still on its way.
+    WebDriverWait(browser, 40).until(ec.presence_of_element_located((By.ID, "user-tools")))
 
 
 def test_api_docs_render_every_endpoint_without_a_cdn(browser, live_server):
@@ -99,9 +102,12 @@ def test_an_experiments_contact_sheet_shows_every_cell_and_adopts_the_winners(
 
     login(browser, live_server, "staff", "staff-pass-123")
     browser.get(f"{live_server.url}/admin/renders/experiment/{experiment.pk}/change/")
-    sheet = WebDriverWait(browser, 40).until(
-        ec.presence_of_element_located((By.CSS_SELECTOR, ".experiment-sheet"))
-    )
+    try:
+        sheet = WebDriverWait(browser, 40).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, ".experiment-sheet"))
+        )
+    except TimeoutException as exc:  # say where the browser was instead
+        raise AssertionError(f"no contact sheet at {browser.current_url}: {browser.title}") from exc
     assert len(sheet.find_elements(By.CSS_SELECTOR, "td img")) == 6
     loaded = "return [...arguments[0].querySelectorAll('td img')].every(i => i.naturalWidth > 0)"
     WebDriverWait(browser, 40).until(lambda b: b.execute_script(loaded, sheet))
