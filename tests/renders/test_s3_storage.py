@@ -4,11 +4,9 @@ Redis and a bucket (moto's standalone S3 server on loopback)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from plitka_site.env import ConfigError
 from plitka_site.media_storage import media_storage
 from renders.models import RenderJob
 from renders.storage import media_put
+from tests.loopback import fetch, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -27,26 +26,9 @@ BUCKET = "plitka-media"
 KEYS = {"access_key": "testing", "secret_key": "testing", "region_name": "us-east-1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[0]
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port} after {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.PIPE,
@@ -54,7 +36,7 @@ def s3_endpoint() -> Iterator[str]:
         text=True,
     )
     try:
-        _wait_for_port(port, server)
+        wait_for_port(port, server)
         endpoint = f"http://127.0.0.1:{port}"
         import boto3
 
@@ -101,11 +83,6 @@ def _database_url() -> str:
     return f"postgres://{user}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def _fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        return bytes(answer.read())
-
-
 def test_a_write_keeps_its_content_address_and_is_all_or_nothing(s3_media):
     name = "renders/ab/cd/abcd.png"
     assert media_put(name=name, content=b"first") == name
@@ -114,7 +91,7 @@ def test_a_write_keeps_its_content_address_and_is_all_or_nothing(s3_media):
     from django.core.files.storage import default_storage
 
     assert default_storage.exists(name)
-    assert _fetch(default_storage.url(name)) == b"first"
+    assert fetch(default_storage.url(name))[1] == b"first"
     assert "X-Amz-Signature=" in default_storage.url(name)  # presigned by default
 
 
@@ -158,8 +135,8 @@ def test_a_render_goes_from_web_to_worker_to_bucket_and_back(
         # The URLs the API gives point into the bucket, and they work.
         image_url, thumbnail_url = job["result"]["image"], job["result"]["thumbnail"]
         assert image_url.startswith(s3_media["endpoint_url"] + f"/{BUCKET}/renders/")
-        assert _fetch(image_url).startswith(b"\x89PNG")
-        assert _fetch(thumbnail_url)[8:12] == b"WEBP"
+        assert fetch(image_url)[1].startswith(b"\x89PNG")
+        assert fetch(thumbnail_url)[1][8:12] == b"WEBP"
         # The worker wrote nothing to its own disk.
         assert not worker_media.exists() or not any(worker_media.rglob("*"))
         assert RenderJob.objects.get(pk=job_id).worker.startswith("s3worker@")
