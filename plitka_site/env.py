@@ -35,6 +35,16 @@ def env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name}={raw!r} is not a whole number") from exc
 
 
+# Threads per gunicorn process (plitka_site/gunicorn.conf.py); the long poll's waiting
+# slots (settings.API_LONG_POLL_WAITERS) are counted from the same number.
+WEB_THREADS_ENV = "GUNICORN_THREADS"
+WEB_THREADS_DEFAULT = 8
+
+
+def web_threads() -> int:
+    return env_int(WEB_THREADS_ENV, WEB_THREADS_DEFAULT)
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+from plitka_site.env import web_threads
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "")
@@ -22,7 +24,7 @@ bind = os.environ.get(
 )
 worker_class = "gthread"
 workers = _int("WEB_CONCURRENCY", max(2, min(os.cpu_count() or 1, 8)))
-threads = _int("GUNICORN_THREADS", 8)
+threads = web_threads()
 # A request that runs longer than this is killed with its worker (every request is bounded
 # well below it; the API never holds a client longer than 30 s).
 timeout = _int("GUNICORN_TIMEOUT", 60)

@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 
 from gpu_worker.budget import FRACTION_ENV, BudgetError, memory_fraction_setting
-from plitka_site.env import ConfigError, env_bool, env_int, env_list, env_str
+from plitka_site.env import ConfigError, env_bool, env_int, env_list, env_str, web_threads
 from plitka_site.media_storage import media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -215,7 +215,7 @@ REST_FRAMEWORK = {
 # Long polls (?wait=) a web process lets wait at once: each holds one of its gunicorn
 # threads, so by default two threads always stay free for other requests; more waiting
 # clients are answered at once. 0: no long polls.
-API_LONG_POLL_WAITERS = env_int("API_LONG_POLL_WAITERS", max(0, env_int("GUNICORN_THREADS", 8) - 2))
+API_LONG_POLL_WAITERS = env_int("API_LONG_POLL_WAITERS", max(0, web_threads() - 2))
 # Requests per minute for a key that does not set its own limit.
 API_KEY_DEFAULT_RATE = env_str("API_KEY_DEFAULT_RATE", "600/min")
 
