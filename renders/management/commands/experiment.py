@@ -25,7 +25,7 @@ from renders.management.reports import experiment_table
 from renders.models import Experiment, ModelProfile, RenderJob
 from renders.selectors import experiment_results
 from renders.services.experiments import experiment_adopt, experiment_create, experiment_grid_parse
-from renders.services.submit import Requester
+from renders.services.submit import MAX_RECIPE_ID_DIGITS, Requester
 from renders.worker.in_process import render_job_run_here
 
 CLI = Requester(client_id="cli", label="cli", source=RenderJob.Source.CLI, sees_unpublished=True)
@@ -85,7 +85,7 @@ class Command(BaseCommand):
             raise CommandError(f"there is no product with SKU {options['product']!r}")
         key = str(options["recipe"])
         recipe = None
-        if key.isascii() and key.isdigit() and len(key) <= 18:
+        if key.isascii() and key.isdigit() and len(key) <= MAX_RECIPE_ID_DIGITS:
             recipe = recipe_list().filter(pk=int(key)).first()
         if recipe is None:
             recipe = recipe_list().filter(name__iexact=key).first()
