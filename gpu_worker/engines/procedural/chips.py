@@ -157,6 +157,20 @@ def _soft(height: F32, sigma: float) -> F32:
     return out.astype(np.float32, copy=False)
 
 
+def _column(columns: F32, i: int, index: NDArray[np.intp]) -> F32:
+    """Column `i` of the per-chip table at every pixel of `index`."""
+    # mode="clip" skips the bounds check, which costs as much as the gather.
+    return np.take(columns[i], index, mode="clip")
+
+
+def _plane(columns: F32, first: int, index: NDArray[np.intp], xs: F32, ys: F32) -> F32:
+    """The plane whose (c, gx, gy) start at column `first`, as gx x + gy y - c."""
+    out = _column(columns, first + 1, index) * xs
+    out += _column(columns, first + 2, index) * ys
+    out -= _column(columns, first, index)
+    return out
+
+
 def chip_light(
     labels: NDArray[np.int32],
     *,
@@ -169,6 +183,10 @@ def chip_light(
 
     `centres` holds each label's chip centre in picture pixels (row = label), and
     `edge_distance` each pixel's distance to the nearest chip border, in pixels.
+
+    The per-pixel arithmetic runs over bands of rows, so a dozen passes read a band from
+    the processor's cache instead of whole 4 MB pictures from memory (a 1024 px render
+    took 0.88x the time); every pixel's arithmetic is the same either way.
     """
     h, w = labels.shape
     d = float(mean_diameter)
@@ -177,61 +195,72 @@ def chip_light(
     index = labels.astype(np.intp)  # np.take converts any other index type on every call
     xs = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (h, w))
     ys = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
-
-    def column(i: int) -> F32:
-        # mode="clip" skips the bounds check, which costs as much as the gather.
-        return np.take(columns[i], index, mode="clip")
-
-    def plane(first: int) -> F32:
-        out = column(first + 1) * xs
-        out += column(first + 2) * ys
-        out -= column(first)
-        return out
-
-    past1 = plane(_CUT1)
-    past2 = plane(_CUT2)
-    which = index * 4 + (past1 > 0) + 2 * (past2 > 0).view(np.uint8)
-    light = np.take(facet_light, which, mode="clip")
-    # Height: the main face's plane, less each bevel's fall past its cut, less the roll
-    # of the chip's edge into the crevice.
-    height = plane(_MAIN)
-    np.maximum(past1, 0.0, out=past1)
-    np.maximum(past2, 0.0, out=past2)
-    height += past1 * column(_SLOPE1)
-    height += past2 * column(_SLOPE2)
-    np.negative(height, out=height)
-    fall = np.float32(1.0) - np.minimum(
-        edge_distance * np.float32(1.0 / max(ROLL_OFF * d, 0.5)), 1.0
-    )
-    height -= np.float32(ROLL_DEPTH * d) * fall * fall
+    light = np.empty((h, w), np.float32)
+    height = np.empty((h, w), np.float32)
+    roll = np.float32(1.0 / max(ROLL_OFF * d, 0.5))
+    for rows in _bands(h, w):
+        idx, x, y = index[rows], xs[rows], ys[rows]
+        past1 = _plane(columns, _CUT1, idx, x, y)
+        past2 = _plane(columns, _CUT2, idx, x, y)
+        which = idx * 4 + (past1 > 0) + 2 * (past2 > 0).view(np.uint8)
+        np.take(facet_light, which, mode="clip", out=light[rows])
+        # Height: the main face's plane, less each bevel's fall past its cut, less the
+        # roll of the chip's edge into the crevice.
+        band = _plane(columns, _MAIN, idx, x, y)
+        np.maximum(past1, 0.0, out=past1)
+        np.maximum(past2, 0.0, out=past2)
+        band += past1 * _column(columns, _SLOPE1, idx)
+        band += past2 * _column(columns, _SLOPE2, idx)
+        np.negative(band, out=band)
+        fall = np.float32(1.0) - np.minimum(edge_distance[rows] * roll, 1.0)
+        band -= np.float32(ROLL_DEPTH * d) * fall * fall
+        height[rows] = band
     around = _soft(height, max(0.6, CREVICE_SCALE * d))
-    occlusion = np.float32(1.0) - (around - height) * np.float32(CREVICE_DEPTH / d)
-    np.clip(occlusion, CREVICE_FLOOR, 1.0, out=occlusion)
     # Contact shadow: a point is shadowed when the surface towards the light, a little way
     # off, stands higher than the light's ray over it (light elevation from LIGHT).
     reach = SHADOW_REACH * d
     toward = LIGHT[:2] / np.linalg.norm(LIGHT[:2])
-    rise = reach * LIGHT[2] / np.linalg.norm(LIGHT[:2])
+    rise = np.float32(reach * LIGHT[2] / np.linalg.norm(LIGHT[:2]))
     ahead = _shift(height, -toward[0] * reach, -toward[1] * reach)
-    blocked = (ahead - height - np.float32(rise)) * np.float32(1.0 / (0.2 * d))
-    np.clip(blocked, 0.0, 1.0, out=blocked)
-    light *= occlusion
-    light *= np.float32(1.0) - blocked * np.float32(SHADOW_OPACITY)
     # The grain is the rubber's own, finer than a millimetre: where a chip spans fewer
     # pixels, each pixel averages more of it and less is left to see.
     scale = min(1.0, d / GRAIN_FULL_PX)
     noise = _octave(rng, h, w, 2, GRAIN * scale)
+    mottle: F32 | None = None
+    mottle_mean = np.zeros(1, np.float32)
     if MOTTLE > 0.0:
         # Cut rubber is not smooth at a quarter of a chip either: torn micro-facets, a
-        # coarser octave of the same grain.
+        # coarser octave of the same grain, zero-mean within each chip: a chip's own
+        # brightness stays as its facets make it, so no chip of one colour passes for a
+        # lighter or darker look-alike.
         mottle = _octave(rng, h, w, max(2, round(MOTTLE_SCALE * d)), MOTTLE * scale)
-        # Zero-mean within each chip: a chip's own brightness stays as its facets make it,
-        # so no chip of one colour passes for a lighter or darker look-alike.
         flat = index.ravel()
         count = np.maximum(np.bincount(flat, minlength=len(centres)), 1)
         mean = np.bincount(flat, weights=mottle.ravel(), minlength=len(centres)) / count
-        mottle -= np.take(mean.astype(np.float32), index, mode="clip")
-        noise += mottle
-    noise += np.float32(1.0)
-    light *= noise
+        mottle_mean = mean.astype(np.float32)
+    crevice = np.float32(CREVICE_DEPTH / d)
+    shadow = np.float32(1.0 / (0.2 * d))
+    for rows in _bands(h, w):
+        band = light[rows]
+        here = height[rows]
+        occlusion = np.float32(1.0) - (around[rows] - here) * crevice
+        np.clip(occlusion, CREVICE_FLOOR, 1.0, out=occlusion)
+        blocked = (ahead[rows] - here - rise) * shadow
+        np.clip(blocked, 0.0, 1.0, out=blocked)
+        band *= occlusion
+        band *= np.float32(1.0) - blocked * np.float32(SHADOW_OPACITY)
+        grain = noise[rows]
+        if mottle is not None:
+            grain += mottle[rows] - np.take(mottle_mean, index[rows], mode="clip")
+        grain += np.float32(1.0)
+        band *= grain
     return light
+
+
+# Rows of float32 per band: about 256 KB, so a band's arrays stay in a core's cache.
+_BAND_BYTES = 256 * 1024
+
+
+def _bands(h: int, w: int) -> list[slice]:
+    step = max(1, _BAND_BYTES // (4 * max(w, 1)))
+    return [slice(r, min(h, r + step)) for r in range(0, h, step)]
