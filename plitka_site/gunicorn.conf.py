@@ -40,10 +40,3 @@ errorlog = "-"
 # The proxies whose X-Forwarded-* headers are believed (the reverse proxy's address).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
-
-def post_fork(server: object, worker: object) -> None:
-    import sys
-
-    raw = os.environ.get("PYTHON_SWITCH_INTERVAL", "")
-    if raw.strip():
-        sys.setswitchinterval(float(raw))
