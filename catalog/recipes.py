@@ -14,14 +14,21 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from numbers import Real
 from typing import Any
+
+from catalog.decimal_text import number_from_text
 
 MAX_COMPONENTS = 8
 TOTAL_PERCENT = 100
+# Bounds checked before any other work, so no input costs more than a valid one does.
+# The longest colour name (English or Russian) is under 20 characters; eight components
+# written out in full ("Тёмно-зелёный: 12 %") fit many times over.
+MAX_RECIPE_TEXT = 1000
+MAX_COLOR_NAME = 60
+# Problems listed in one error; the rest are counted ("and 3 more").
+MAX_PROBLEMS = 10
 
-_ITEM_SEPARATORS = re.compile(r"[,;\n]+")
-_PAIR = re.compile(r"^\s*(?P<name>.+?)\s*[:=]\s*(?P<percent>[^:=]+?)\s*%?\s*$")
+_ITEM_SEPARATORS = re.compile(r"[,;\n]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +89,10 @@ class RecipeError(ValueError):
     """Why a recipe is not acceptable; every message says what would be right."""
 
     def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
+        shown = list(problems[:MAX_PROBLEMS])
+        if len(problems) > MAX_PROBLEMS:
+            shown.append(f"and {len(problems) - MAX_PROBLEMS} more")
+        self.problems = shown
         super().__init__("; ".join(self.problems))
 
     @property
@@ -115,20 +125,22 @@ class _ColorIndex:
         return self.by_key[matches[0]] if matches else None
 
 
+def _shown(raw: object) -> str:
+    """A caller's value as a message quotes it: never more than 40 characters."""
+    text = repr(raw)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _percent_problem(raw: object, label: str) -> tuple[int | None, str | None]:
     """Turn one raw percent into an int 1..100, or say why it cannot be one."""
     value: object = raw
     if isinstance(raw, str):
-        text = raw.strip().rstrip("%").strip()
-        try:
-            value = int(text)
-        except ValueError:
-            try:
-                value = float(text.replace(",", "."))
-            except ValueError:
-                return None, f"{label}: percent {raw!r} is not a number; use a whole number 1..100"
-    if isinstance(value, bool) or not isinstance(value, Real):
-        return None, f"{label}: percent {raw!r} is not a number; use a whole number 1..100"
+        text = raw.strip()
+        value = number_from_text(
+            text[:-1] if text.endswith("%") else text, decimal_comma=True, exponent=False
+        )
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return None, f"{label}: percent {_shown(raw)} is not a number; use a whole number 1..100"
     if isinstance(value, float) and not value.is_integer():
         hint = (
             f" ({value} looks like a fraction: percent is a whole number 1..100, "
@@ -136,29 +148,52 @@ def _percent_problem(raw: object, label: str) -> tuple[int | None, str | None]:
             if 0 < value < 1
             else ""
         )
-        return None, f"{label}: percent {raw} is not a whole number{hint}; use 1..100"
-    # numbers.Real promises float(), not int(); an int keeps its exact value.
-    number = int(value) if isinstance(value, int) else int(float(value))
-    if not 1 <= number <= TOTAL_PERCENT:
-        return None, f"{label}: percent {number} is out of range; use a whole number 1..100"
-    return number, None
+        return None, f"{label}: percent {_shown(value)} is not a whole number{hint}; use 1..100"
+    if not 1 <= value <= TOTAL_PERCENT:
+        return None, f"{label}: percent {_shown(value)} is out of range; use a whole number 1..100"
+    return int(value), None
+
+
+def _split_pair(chunk: str) -> tuple[str, str] | None:
+    """("name", "percent") of "name: percent %" (or "name=percent"), or None.
+
+    The last ':' or '=' separates them, so a name may hold either; no regex, so the time
+    is linear in the chunk however its spaces fall.
+    """
+    cut = max(chunk.rfind(":"), chunk.rfind("="))
+    if cut < 0:
+        return None
+    name, percent = chunk[:cut].strip(), chunk[cut + 1 :].strip()
+    if not name or not percent:
+        return None
+    return name, percent
 
 
 def _items_from_string(text: str) -> list[tuple[object, object]]:
+    if len(text) > MAX_RECIPE_TEXT:
+        raise RecipeError(
+            [f"the recipe is {len(text)} characters long; at most {MAX_RECIPE_TEXT} are allowed"]
+        )
+    chunks = [chunk for chunk in _ITEM_SEPARATORS.split(text) if chunk.strip()]
+    _check_count(len(chunks))
     items: list[tuple[object, object]] = []
-    for chunk in _ITEM_SEPARATORS.split(text):
-        if not chunk.strip():
-            continue
-        match = _PAIR.match(chunk)
-        if match is None:
+    for chunk in chunks:
+        pair = _split_pair(chunk)
+        if pair is None:
             raise RecipeError(
-                [f"{chunk.strip()!r} is not COLOR:PERCENT; write e.g. 'RED:60,BLACK:40'"]
+                [f"{_shown(chunk.strip())} is not COLOR:PERCENT; write e.g. 'RED:60,BLACK:40'"]
             )
-        items.append((match["name"], match["percent"]))
+        items.append(pair)
     return items
 
 
+def _check_count(count: int) -> None:
+    if count > MAX_COMPONENTS:
+        raise RecipeError([f"the recipe has {count} colours; at most {MAX_COMPONENTS} are allowed"])
+
+
 def _items_from_list(value: Sequence[object]) -> list[tuple[object, object]]:
+    _check_count(len(value))
     items: list[tuple[object, object]] = []
     for index, item in enumerate(value, start=1):
         if not isinstance(item, Mapping) or set(item) - {"color", "percent"}:
@@ -196,13 +231,16 @@ def recipe_parse(*, value: object, colors: Iterable[ColorName]) -> Recipe:
     seen: dict[str, str] = {}
     components: list[Component] = []
     for position, (raw_name, raw_percent) in enumerate(items, start=1):
-        name = str(raw_name).strip() if raw_name is not None else ""
-        label = f"component {position} ({name or 'no colour'})"
-        code = index.resolve(name) if name else None
-        if code is None:
-            suggestion = index.suggest(name) if name else None
+        name = raw_name.strip() if isinstance(raw_name, str) else ""
+        label = f"component {position} ({_shown(name) if name else 'no colour'})"
+        code = index.resolve(name) if name and len(name) <= MAX_COLOR_NAME else None
+        if not isinstance(raw_name, str):
+            problems.append(f'{label}: the colour must be a name or code, e.g. "RED"')
+        elif code is None:
+            # Suggestions compare strings pairwise (quadratic): only for name-sized input.
+            suggestion = index.suggest(name) if name and len(name) <= MAX_COLOR_NAME else None
             hint = f"; did you mean {suggestion}?" if suggestion else ""
-            problems.append(f"{label}: unknown colour {name!r}{hint}")
+            problems.append(f"{label}: unknown colour {_shown(name)}{hint}")
         elif code in seen:
             problems.append(
                 f"{label}: colour {code} is listed twice (also as {seen[code]!r}); "
@@ -216,10 +254,6 @@ def recipe_parse(*, value: object, colors: Iterable[ColorName]) -> Recipe:
         if code is not None and percent is not None:
             components.append(Component(code=code, percent=percent))
 
-    if len(items) > MAX_COMPONENTS:
-        problems.append(
-            f"the recipe has {len(items)} colours; at most {MAX_COMPONENTS} are allowed"
-        )
     if not problems:
         total = sum(c.percent for c in components)
         if total != TOTAL_PERCENT:

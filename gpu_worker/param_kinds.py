@@ -12,22 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.decimal_text import number_from_text
+
 # Key of the declaration in a dataclass field's metadata.
 DECLARATION = "render_param"
-# A number written as text is refused past this length, before any conversion: no value a
-# parameter accepts needs more, and int() on huge digit strings is slow.
-MAX_NUMBER_TEXT = 32
-
-
-def _number_from_text(raw: str) -> float | None:
-    """The number that `raw` spells ("30", " +30 ", "30.0", "1e3"), or None."""
-    text = raw.strip()
-    if len(text) > MAX_NUMBER_TEXT:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
 
 
 def _shown(raw: object) -> str:
@@ -81,7 +69,7 @@ class WholeParam(Param):
         return self.initial
 
     def parse(self, raw: object) -> int:
-        value: object = _number_from_text(raw) if isinstance(raw, str) else raw
+        value: object = number_from_text(raw) if isinstance(raw, str) else raw
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
@@ -117,7 +105,7 @@ class RealParam(Param):
         return self.initial
 
     def parse(self, raw: object) -> float:
-        value: object = _number_from_text(raw) if isinstance(raw, str) else raw
+        value: object = number_from_text(raw) if isinstance(raw, str) else raw
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ParamProblem(f"{_shown(raw)} is not a number; use {self.low:g}..{self.high:g}")
         number = float(value)

@@ -214,3 +214,61 @@ def test_a_canonical_string_reads_back_and_nothing_else_does():
     for text in ("RED:60,BLACK:40", "BLACK:40, RED:60", "RED:0.6", "RED", "", "RED:+100"):
         with pytest.raises(ValueError, match="not a canonical recipe"):
             Recipe.from_canonical(text)
+
+
+# -- bounded, linear parsing (issue 11): every input costs no more than a valid one ---------
+
+ADVERSARIAL = {
+    # Cubic under the old pair regex: whitespace after a percent, then junk.
+    "spaces after a percent": "RED:1" + " " * 100_000 + "b",
+    # The same within the length limit: only the parser's own linear time bounds this one.
+    "990 spaces after a percent": "RED:1" + " " * 990 + "b",
+    "spaces around separators": "RED" + " :" * 50_000,
+    "125,000 unknown colours": ",".join(["XX:1"] * 125_000),
+    "one huge name": "R" * 100_000 + ":100",
+    "huge percent": "RED:" + "9" * 100_000,
+}
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL.values(), ids=list(ADVERSARIAL))
+def test_a_100_kb_adversarial_recipe_fails_in_milliseconds(text: str):
+    import time
+
+    started = time.process_time()
+    with pytest.raises(RecipeError) as caught:
+        parse(text)
+    # CPU time, generous: the old regex took seconds on 2 KB. Not a benchmark, a bound.
+    assert time.process_time() - started < 0.05
+    assert len(caught.value.message) < 500
+
+
+def test_the_component_limit_is_checked_before_the_items_are_read():
+    many = [{"color": f"NOPE{i}", "percent": 1} for i in range(125_000)]
+    with pytest.raises(RecipeError) as caught:
+        parse(many)
+    assert caught.value.problems == [
+        f"the recipe has 125000 colours; at most {MAX_COMPONENTS} are allowed"
+    ]
+
+
+def test_error_lists_are_capped_with_a_count_of_the_rest():
+    error = RecipeError([f"problem {i}" for i in range(25)])
+    assert error.problems[-1] == "and 15 more"
+    assert len(error.problems) == 11
+
+
+@pytest.mark.parametrize(
+    "percent", ["٥٠", "５０", "5_0", "1e2", "nan", "infinity", "0x32", "50" + "0" * 40]
+)
+def test_a_percent_is_read_from_ascii_digits_only(percent: str):
+    assert "is not a number" in problems_of([{"color": "RED", "percent": percent}])
+
+
+def test_a_colour_that_is_not_text_is_named():
+    message = problems_of([{"color": {"nested": [1, 2]}, "percent": 100}])
+    assert "the colour must be a name or code" in message
+
+
+def test_a_name_may_hold_the_separator_the_last_one_splits():
+    assert "unknown colour 'a:b'" in problems_of("a:b:50,RED:50")
+    assert parse("red = 60 %; black: 40%").canonical == "BLACK:40,RED:60"
