@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.decimal_text import number_from_text
+from catalog.input_checks import number_from_text
 
 MAX_COMPONENTS = 8
 TOTAL_PERCENT = 100

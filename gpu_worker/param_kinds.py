@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.decimal_text import number_from_text
+from catalog.input_checks import json_problem, number_from_text
 
 # Key of the declaration in a dataclass field's metadata.
 DECLARATION = "render_param"
@@ -75,7 +75,7 @@ class WholeParam(Param):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ParamProblem(f"{_shown(raw)} is not a whole number; use {self.low}..{self.high}")
         if not self.low <= value <= self.high:
-            raise ParamProblem(f"{value} is out of range; use {self.low}..{self.high}")
+            raise ParamProblem(f"{_shown(value)} is out of range; use {self.low}..{self.high}")
         return value
 
     def schema(self) -> dict[str, Any]:
@@ -173,6 +173,9 @@ class ObjectParam(Param):
     def parse(self, raw: object) -> dict[str, Any]:
         if not isinstance(raw, Mapping) or not all(isinstance(k, str) for k in raw):
             raise ParamProblem("must be an object with string keys")
+        problem = json_problem(dict(raw))
+        if problem:
+            raise ParamProblem(problem)
         if len(json.dumps(raw, default=str)) > self.max_bytes:
             raise ParamProblem(f"is larger than {self.max_bytes // 1024} KiB")
         return dict(sorted(raw.items()))

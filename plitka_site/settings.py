@@ -45,6 +45,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Oversized bodies and control characters answered in the API's envelope, first.
+    "plitka_site.api.guards.RequestGuardMiddleware",
     # Static files from the web process itself, under gunicorn as under runserver.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -206,6 +208,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "plitka_site.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "plitka_site.api.parsers.StrictJSONParser",
+        "plitka_site.api.parsers.StrictFormParser",
+        "plitka_site.api.parsers.StrictMultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -216,6 +223,9 @@ REST_FRAMEWORK = {
 # threads, so by default two threads always stay free for other requests; more waiting
 # clients are answered at once. 0: no long polls.
 API_LONG_POLL_WAITERS = env_int("API_LONG_POLL_WAITERS", max(0, web_threads() - 2))
+# The largest request body the API reads (a render request is under 4 KB); larger ones
+# are answered 413 before they are read.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
 # Requests per minute for a key that does not set its own limit.
 API_KEY_DEFAULT_RATE = env_str("API_KEY_DEFAULT_RATE", "600/min")
 

@@ -53,6 +53,8 @@ class RecipeViewSet(
     """Colour recipes; `components` is a list of {color, percent} or 'RED:60,BLACK:40'."""
 
     serializer_class = RecipeSerializer
+    # ASCII digits only: Django would read "٣" as 3; 18 digits fit a bigint.
+    lookup_value_regex = "[0-9]{1,18}"
     ordering_fields = ["name", "created_at"]
     filterset_fields = ["canonical"]
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from gpu_worker.param_kinds import ChoiceParam
 from gpu_worker.params import render_param_declarations
@@ -13,10 +16,30 @@ from renders.models import RenderJob
 from renders.selectors import render_jobs_with_param
 
 
+class _UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 moment that exists in UTC: "0001-01-01T00:00+14:00" parses, but lies
+    before year 1 in UTC, and the database query would fail on it."""
+
+    def to_python(self, value: Any) -> Any:
+        moment = super().to_python(value)
+        if moment is not None and moment.utcoffset() is not None:
+            try:
+                moment.astimezone(UTC)
+            except OverflowError:
+                raise forms.ValidationError(
+                    "Enter a date/time between years 1 and 9999 in UTC.", code="invalid"
+                ) from None
+        return moment
+
+
+class _UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = _UtcDateTimeField
+
+
 class _RenderJobFilterBase(django_filters.FilterSet):
     product = django_filters.CharFilter(field_name="product__sku")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = _UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = _UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = RenderJob

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gpu_worker.params import RenderParams, render_param_declarations
+from plitka_site.api.fields import CheckedJSONField
 from renders.api.params import render_param_fields
 from renders.models import RenderJob, RenderTelemetry, Worker
 
@@ -17,7 +18,7 @@ class RenderSubmitSerializer(serializers.Serializer):
     """Product and recipe, plus one field per render parameter (see gpu_worker.params)."""
 
     product = serializers.CharField(max_length=32, help_text="Product SKU, e.g. SQ-500-30")
-    recipe = serializers.JSONField(
+    recipe = CheckedJSONField(
         help_text="A recipe id, a list of {color, percent}, or 'RED:60,BLACK:40'"
     )
 

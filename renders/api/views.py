@@ -26,7 +26,7 @@ from renders.api.serializers import (
     expanded_fields,
 )
 from renders.errors import IdempotencyMismatch, JobConflict, QuotaExceeded, RenderRequestError
-from renders.models import RenderJob, Worker
+from renders.models import IdempotencyRecord, RenderJob, Worker
 from renders.selectors import render_job_for_poll, render_job_list, worker_list
 from renders.services import Requester, render_job_cancel, render_job_submit
 
@@ -69,6 +69,20 @@ def requester_of(request: Request) -> Requester:
 
 def fingerprint_of(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _idempotency_key(request: Request) -> str | None:
+    """The Idempotency-Key header, or None; a 400 when it cannot be one (never cut short:
+    two keys that differ only past the limit are two keys)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if not key:
+        return None
+    limit = IdempotencyRecord._meta.get_field("key").max_length or 200
+    if len(key) > limit or not (key.isascii() and key.isprintable()):
+        raise ValidationError(
+            {IDEMPOTENCY_HEADER: [f"use 1 to {limit} printable ASCII characters, e.g. a UUID"]}
+        )
+    return key
 
 
 class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -160,14 +174,14 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         payload = RenderSubmitSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip() or None
+        key = _idempotency_key(request)
         try:
             result = render_job_submit(
                 product_sku=payload.validated_data["product"],
                 recipe=payload.validated_data["recipe"],
                 params=payload.render_params(),
                 requester=requester_of(request),
-                idempotency_key=key[:200] if key else None,
+                idempotency_key=key,
                 fingerprint=fingerprint_of(request.data),
             )
         except RenderRequestError as exc:

@@ -135,7 +135,13 @@ def test_dependencies_point_one_way():
     for path, names in _imports("catalog").items():
         assert not {n for n in names if n.split(".")[0] in {"renders", "gpu_worker"}}, path
     # The engines take plain data: no Django, no jobs, only catalog's plain value types.
-    plain_catalog = {"catalog", "catalog.recipes", "catalog.geometry", "catalog.palette"}
+    plain_catalog = {
+        "catalog",
+        "catalog.recipes",
+        "catalog.geometry",
+        "catalog.palette",
+        "catalog.input_checks",
+    }
     for path, names in _imports("gpu_worker").items():
         roots = {n.split(".")[0] for n in names}
         assert not roots & {"django", "rest_framework", "renders", "plitka_site", "celery"}, path
