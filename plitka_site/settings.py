@@ -244,12 +244,6 @@ SPECTACULAR_SETTINGS = {
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-if env_bool("PLITKA_REDIS_CACHE", False):
-    # Throttle counters must be shared when several web nodes serve one key.
-    CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-    }
 
 # --- Security (what `check --deploy` wants when DEBUG is off) ---------------------------------
 if not DEBUG:

@@ -22,9 +22,13 @@ class RenderRequestError(Exception):
 
 
 class QuotaExceeded(RenderRequestError):
-    """The client's daily quota of new renders is used up."""
+    """The client's daily quota of new renders is used up until `retry_after` seconds."""
 
     code = "quota_exceeded"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class IdempotencyMismatch(RenderRequestError):

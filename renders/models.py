@@ -200,6 +200,26 @@ class IdempotencyRecord(models.Model):
         return f"{self.client_id}:{self.key}"
 
 
+class RenderQuotaDay(models.Model):
+    """New renders one client made on one UTC day: the daily quota's counter.
+
+    Claimed with one conditional UPDATE (used = used + 1 where used < quota), so parallel
+    submits can never together pass the quota, on PostgreSQL or SQLite.
+    """
+
+    client_id = models.CharField(max_length=64)
+    day = models.DateField()
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client_id", "day"], name="render_quota_per_client_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.day}: {self.used}"
+
+
 class Worker(models.Model):
     """A render worker process as it last reported itself."""
 

@@ -30,3 +30,14 @@ def fetch(url: str) -> tuple[int, bytes]:
     """(status, body) of a GET."""
     with urllib.request.urlopen(url, timeout=10) as answer:
         return int(answer.status), bytes(answer.read())
+
+
+def shared_database_url() -> str:
+    """The test database, as a URL a server or worker in another process can open."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = f"{db['USER']}:{db['PASSWORD']}@" if db["USER"] else ""
+    return f"postgres://{user}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"

@@ -51,6 +51,8 @@ class RenderRequestRefused(APIException):
             status.HTTP_400_BAD_REQUEST,
         )
         self.fields = error.fields
+        # DRF's handler sends `wait` as Retry-After (the quota: at the next UTC midnight).
+        self.wait = getattr(error, "retry_after", None)
 
 
 def requester_of(request: Request) -> Requester:

@@ -10,31 +10,24 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
-from functools import cache
 
 import redis
-from django.conf import settings
 from django.db import transaction
+
+from plitka_site.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 CHANNEL_PREFIX = "plitka:job:"
-SOCKET_TIMEOUT_S = 0.5  # a change is never held up long by a slow Redis
 
 
 def job_channel(job_id: uuid.UUID | str) -> str:
     return f"{CHANNEL_PREFIX}{job_id}"
 
 
-@cache
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=SOCKET_TIMEOUT_S
-    )
-
-
 def notify_client() -> redis.Redis:
-    """This process's Redis connection pool for job notifications (the broker's Redis)."""
-    return _client(settings.CELERY_BROKER_URL)
+    """This process's Redis connection pool for job notifications (short timeouts: a
+    change is never held up long by a slow Redis)."""
+    return redis_client()
 
 
 def render_job_notify(*, job_ids: Iterable[uuid.UUID | str]) -> None:

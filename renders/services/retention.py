@@ -9,13 +9,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from catalog.models import CatalogImage
-from renders.models import IdempotencyRecord, RenderJob
+from renders.models import IdempotencyRecord, RenderJob, RenderQuotaDay
 
 
 @dataclass(frozen=True, slots=True)
 class PruneReport:
     jobs: int
     idempotency_records: int
+    quota_days: int = 0
 
 
 def render_history_prune(*, older_than_days: int, dry_run: bool = False) -> PruneReport:
@@ -33,8 +34,13 @@ def render_history_prune(*, older_than_days: int, dry_run: bool = False) -> Prun
     stale_keys = IdempotencyRecord.objects.filter(
         created_at__lt=timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
     )
-    counts = PruneReport(jobs=jobs.count(), idempotency_records=stale_keys.count())
+    # A quota counter matters only on its own day.
+    old_quota = RenderQuotaDay.objects.filter(day__lt=timezone.now().date() - timedelta(days=1))
+    counts = PruneReport(
+        jobs=jobs.count(), idempotency_records=stale_keys.count(), quota_days=old_quota.count()
+    )
     if not dry_run:
+        old_quota.delete()
         stale_keys.delete()
         IdempotencyRecord.objects.filter(job__in=jobs).delete()
         jobs.delete()

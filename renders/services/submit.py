@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import ColorRecipe, TileProduct
@@ -24,7 +26,7 @@ from catalog.selectors import (
 from gpu_worker.engines.registry import engine_options_check, engine_version
 from gpu_worker.params import ParamError, RenderParams, render_params_parse
 from renders.errors import IdempotencyMismatch, QuotaExceeded, RenderRequestError
-from renders.models import IdempotencyRecord, RenderJob
+from renders.models import IdempotencyRecord, RenderJob, RenderQuotaDay
 from renders.render_key import render_key_compute, render_request_normalise, seed_derive
 from renders.selectors import render_job_active_or_done, render_jobs_created_today
 from renders.services.dispatch import render_job_dispatch
@@ -287,14 +289,11 @@ def _job_find_or_create(
     existing = render_job_active_or_done(render_key=request.render_key)
     if existing is not None and (not force or not existing.is_terminal):
         return SubmitResult(job=existing, created=False)
-    quota = requester.render_quota_per_day
-    if quota is not None and render_jobs_created_today(client_id=requester.client_id) >= quota:
-        raise QuotaExceeded(
-            f"the render quota of {quota} new renders a day is used up for "
-            f"{requester.label}; identical renders are still answered",
-        )
     try:
-        with transaction.atomic():  # a savepoint: the constraint may refuse a twin
+        # A savepoint: the constraint may refuse a twin, and then the quota claimed for
+        # it is given back with it.
+        with transaction.atomic():
+            _quota_claim(requester=requester)
             job = _job_create(request=request, queue=queue, requester=requester)
     except IntegrityError:
         twin = RenderJob.objects.filter(
@@ -306,6 +305,43 @@ def _job_find_or_create(
     if dispatch:
         transaction.on_commit(lambda: render_job_dispatch(job_id=job.pk))
     return SubmitResult(job=job, created=True)
+
+
+def _quota_claim(*, requester: Requester) -> None:
+    """Count one new render against the requester's daily quota, or raise QuotaExceeded.
+
+    One conditional UPDATE is the check and the count together: two parallel submits
+    cannot both take the last render of the day. Part of the caller's transaction, so a
+    job that is not made gives its claim back.
+    """
+    quota = requester.render_quota_per_day
+    if quota is None:
+        return
+    now = timezone.now()
+    day = now.date()
+    counter = RenderQuotaDay.objects.filter(client_id=requester.client_id, day=day)
+    if counter.filter(used__lt=quota).update(used=F("used") + 1):
+        return
+    if not counter.exists():
+        try:
+            with transaction.atomic():
+                # The first claim of the day starts from the jobs already made today
+                # (jobs made before this counter existed count too).
+                RenderQuotaDay.objects.create(
+                    client_id=requester.client_id,
+                    day=day,
+                    used=render_jobs_created_today(client_id=requester.client_id),
+                )
+        except IntegrityError:
+            pass  # a parallel submit made it first: claim from it as from any other
+        if counter.filter(used__lt=quota).update(used=F("used") + 1):
+            return
+    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    raise QuotaExceeded(
+        f"the render quota of {quota} new renders a day is used up for "
+        f"{requester.label}; identical renders are still answered",
+        retry_after=max(1, math.ceil((tomorrow - now).total_seconds())),
+    )
 
 
 def _idempotency_record(

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from plitka_site.env import ConfigError
 from plitka_site.media_storage import media_storage
 from renders.models import RenderJob
 from renders.storage import media_put
-from tests.loopback import fetch, free_port, wait_for_port
+from tests.loopback import fetch, free_port, shared_database_url, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -74,15 +73,6 @@ def s3_media(settings: Any, s3_env: dict[str, str]) -> dict[str, Any]:
     return dict(storage["OPTIONS"])
 
 
-def _database_url() -> str:
-    """The test database, as a URL another process can open."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    user = f"{db['USER']}:{db['PASSWORD']}@" if db["USER"] else ""
-    return f"postgres://{user}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def test_a_write_keeps_its_content_address_and_is_all_or_nothing(s3_media):
     name = "renders/ab/cd/abcd.png"
     assert media_put(name=name, content=b"first") == name
@@ -102,7 +92,7 @@ def test_a_render_goes_from_web_to_worker_to_bucket_and_back(
     env = {
         **os.environ,
         **s3_env,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": shared_database_url(),
         "REDIS_URL": broker_url,
         "MEDIA_ROOT": str(worker_media),
         "PLITKA_VAR_DIR": str(tmp_path),

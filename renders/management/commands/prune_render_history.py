@@ -26,6 +26,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         verb = "Would delete" if options["dry_run"] else "Deleted"
         self.stdout.write(
-            f"{verb} {report.jobs} render job(s) and {report.idempotency_records} "
-            "expired idempotency key(s)."
+            f"{verb} {report.jobs} render job(s), {report.idempotency_records} "
+            f"expired idempotency key(s) and {report.quota_days} past quota counter(s)."
         )

@@ -7,13 +7,14 @@ import time
 from io import StringIO
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
 from plitka_site.apikeys.models import ApiKey
 from plitka_site.apikeys.services import api_key_create, api_key_revoke, api_key_verify
+from plitka_site.apikeys.throttling import throttle_counter
+from plitka_site.redis_client import redis_client
 from tests.conftest import key_client
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +81,6 @@ def test_an_empty_key_is_explained():
 
 
 def test_each_key_has_its_own_rate_limit():
-    cache.clear()
     tight = key_client("tight", "read", rate_limit="2/min")
     other = key_client("other", "read")
     assert tight.get("/api/v1/colors/").status_code == 200
@@ -144,10 +144,27 @@ def test_a_verified_key_is_remembered_briefly_and_forgotten_when_it_changes(
 
 def test_a_generous_limit_costs_the_same_per_request_as_a_tight_one():
     """The throttle keeps two counters per key, not a timestamp per request."""
-    cache.clear()
     busy = key_client("busy", "read", rate_limit="100000/min")
     for _ in range(30):
         assert busy.get("/api/v1/colors/").status_code == 200
     window = int(time.time() // 60)  # the minute may have turned during the loop
-    counts = [cache.get(f"throttle:key:{busy.api_key.pk}:{w}") for w in (window - 1, window)]
-    assert sum(count or 0 for count in counts) == 30
+    redis = redis_client()
+    counts = [redis.get(throttle_counter(busy.api_key, w)) for w in (window - 1, window)]
+    assert sum(int(count or 0) for count in counts) == 30
+
+
+def test_a_refused_request_is_not_counted_and_redis_away_lets_requests_pass(monkeypatch):
+    tight = key_client("tight-2", "read", rate_limit="1/day")
+    assert tight.get("/api/v1/colors/").status_code == 200
+    for _ in range(3):
+        assert tight.get("/api/v1/colors/").status_code == 429
+    window = int(time.time() // 86400)
+    assert int(redis_client().get(throttle_counter(tight.api_key, window)) or 0) == 1
+
+    import redis as redis_lib
+
+    def away(*_args, **_kwargs):
+        raise redis_lib.ConnectionError("away")
+
+    monkeypatch.setattr(redis_lib.client.Pipeline, "execute", away)
+    assert tight.get("/api/v1/colors/").status_code == 200

@@ -1,0 +1,99 @@
+"""Quotas and rate limits hold when requests arrive at once, on a real server of several
+processes (issue 11: twelve parallel submits on a key with quota 3 made 11 or 12 jobs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from renders.models import RenderJob
+from tests.conftest import key_client
+from tests.loopback import free_port, shared_database_url, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+PARALLEL = 12
+
+
+@pytest.fixture
+def server(transactional_db, demo_catalog, broker, broker_url, tmp_path) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "6",
+        "GUNICORN_ACCESS_LOG": "/dev/null",
+        "DATABASE_URL": shared_database_url(),
+        "REDIS_URL": broker_url,
+        "PLITKA_VAR_DIR": str(tmp_path),
+    }
+    process = subprocess.Popen(
+        [str(GUNICORN), "-c", "plitka_site/gunicorn.conf.py", "plitka_site.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def _call(url: str, key: str, body: dict | None = None) -> tuple[int, dict[str, str]]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url,
+        data=data,
+        headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"},
+        method="POST" if data else "GET",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, dict(answer.headers)
+    except urllib.error.HTTPError as refused:
+        return refused.code, dict(refused.headers)
+
+
+def _at_once(calls) -> list[tuple[int, dict[str, str]]]:
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def test_parallel_submits_never_pass_the_daily_quota(server):
+    client = key_client("small-shop", "render", render_quota_per_day=3)
+    url = f"{server}/api/v1/renders/"
+    bodies = [
+        {"product": "SQ-500-30", "recipe": "RED:60,BLACK:40", "seed": seed, "size": 256}
+        for seed in range(PARALLEL)
+    ]
+    answers = _at_once([lambda b=b: _call(url, client.plaintext, b) for b in bodies])
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [201] * 3 + [429] * (PARALLEL - 3), statuses
+    assert RenderJob.objects.filter(client_id=client.api_key.client_id).count() == 3
+    for status, headers in answers:
+        if status == 429:
+            assert 1 <= int(headers["Retry-After"]) <= 86_400
+
+
+def test_parallel_requests_never_pass_the_rate_limit(server):
+    # Per day, so no window turns during the burst.
+    client = key_client("tight", "read", rate_limit="5/day")
+    url = f"{server}/api/v1/colors/"
+    answers = _at_once([lambda: _call(url, client.plaintext)] * PARALLEL)
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [200] * 5 + [429] * (PARALLEL - 5), statuses
+    assert all(int(h["Retry-After"]) >= 1 for s, h in answers if s == 429)
