@@ -65,3 +65,12 @@ def demo_catalog(db: Any) -> None:
     from catalog.services import demo_catalog_load
 
     demo_catalog_load()
+
+
+@pytest.fixture(autouse=True)
+def _redis_not_away() -> None:
+    """Each test starts with Redis believed present (a test that breaks it trips the
+    process's short "Redis away" pause, which must not leak into the next test)."""
+    import plitka_site.redis_client as redis_client
+
+    redis_client._away_until = 0.0

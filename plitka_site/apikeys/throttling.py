@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from plitka_site.apikeys.models import ApiKey
-from plitka_site.redis_client import redis_client
+from plitka_site.redis_client import redis_away, redis_client, redis_failed
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -63,6 +63,8 @@ class ApiKeyRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         current_key = throttle_counter(api_key, window)
+        if redis_away():
+            return True
         try:
             pipe = redis_client().pipeline(transaction=False)
             pipe.incr(current_key)
@@ -71,7 +73,8 @@ class ApiKeyRateThrottle(BaseThrottle):
             pipe.get(throttle_counter(api_key, window - 1))
             current, _, previous_raw = pipe.execute()
         except redis.RedisError as exc:
-            logger.warning("rate limit not applied (Redis did not answer): %s", exc)
+            redis_failed()
+            logger.warning("rate limits off for a few seconds (Redis did not answer): %s", exc)
             return True
         previous = int(previous_raw or 0)
         into = (now % period) / period

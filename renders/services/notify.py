@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import redis
 from django.db import transaction
 
-from plitka_site.redis_client import redis_client
+from plitka_site.redis_client import redis_away, redis_client, redis_failed
 
 logger = logging.getLogger(__name__)
 CHANNEL_PREFIX = "plitka:job:"
@@ -35,12 +35,15 @@ def render_job_notify(*, job_ids: Iterable[uuid.UUID | str]) -> None:
     channels = [job_channel(job_id) for job_id in job_ids]
 
     def publish() -> None:
+        if redis_away():
+            return  # pollers re-read the row every LONG_POLL_RECHECK_S anyway
         try:
             pipe = notify_client().pipeline(transaction=False)
             for channel in channels:
                 pipe.publish(channel, b"1")
             pipe.execute()
         except redis.RedisError as exc:
+            redis_failed()
             logger.warning("could not announce a change of jobs %s: %s", channels, exc)
 
     if channels:

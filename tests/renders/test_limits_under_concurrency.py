@@ -50,7 +50,9 @@ def server(transactional_db, demo_catalog, broker, broker_url, tmp_path) -> Iter
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
-        process.communicate(timeout=30)
+        output = process.communicate(timeout=30)[0]
+    # Whatever the answers were, the server must not have logged an error.
+    assert "Traceback" not in output, output[-5000:]
 
 
 def _call(url: str, key: str, body: dict | None = None) -> tuple[int, dict[str, str]]:

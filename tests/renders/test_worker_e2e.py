@@ -26,7 +26,9 @@ BODY = {
 
 
 def job_status(client, job_id):
-    return client.get(f"/api/v1/renders/{job_id}/").json()
+    body = client.get(f"/api/v1/renders/{job_id}/").json()
+    assert "status" in body, body
+    return body
 
 
 def test_submit_poll_and_fetch_the_png(celery_worker_live, render_client):
