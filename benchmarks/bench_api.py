@@ -82,6 +82,8 @@ SETUP = textwrap.dedent(
     """
     import json, django
     django.setup()
+    from django.core.management import call_command
+    call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG=0 serves these
     from catalog.services import demo_catalog_load
     from gpu_worker.params import RenderParams
     from plitka_site.apikeys.models import ApiKey

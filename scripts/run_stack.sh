@@ -12,6 +12,7 @@ VAR_DIR="${PLITKA_VAR_DIR:-var}"  # settings.py reads the same variable
 mkdir -p "$VAR_DIR"
 bash scripts/ensure_redis.sh
 "$PY" manage.py migrate --noinput -v 0
+"$PY" manage.py collectstatic --noinput -v 0  # what gunicorn serves when DEBUG=0
 "$PY" manage.py load_demo_catalog
 access=$("$PY" manage.py demo_access)
 

@@ -42,3 +42,26 @@ def test_gunicorn_serves_the_site_and_its_static_files(tmp_path):
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert "Booting worker" in output and output.count("Booting worker") == 2
+
+
+def test_with_debug_off_the_web_process_refuses_to_start_without_collected_static(tmp_path):
+    env = {
+        **os.environ,
+        "GUNICORN_BIND": f"127.0.0.1:{free_port()}",
+        "WEB_CONCURRENCY": "1",
+        "PLITKA_VAR_DIR": str(tmp_path),
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "DEBUG": "0",
+        "SECRET_KEY": "test-only-secret-key-" + "x" * 40,
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    server = subprocess.run(
+        [str(GUNICORN), "-c", "plitka_site/gunicorn.conf.py", "plitka_site.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert server.returncode != 0
+    assert "collectstatic" in server.stderr + server.stdout
