@@ -214,7 +214,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "plitka_site.api.schema.EnvelopeAutoSchema",
     "EXCEPTION_HANDLER": "plitka_site.api.errors.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "plitka_site.api.parsers.StrictJSONParser",

@@ -17,19 +17,20 @@ from renders.selectors import render_jobs_with_param
 
 
 class _UtcDateTimeField(IsoDateTimeField):
-    """An ISO 8601 moment that exists in UTC: "0001-01-01T00:00+14:00" parses, but lies
-    before year 1 in UTC, and the database query would fail on it."""
+    """An ISO 8601 moment, passed on in UTC. "0001-01-01T00:00+14:00" parses but lies before
+    year 1 in UTC, and PostgreSQL refuses offsets past 15:59 that Python reads ("-17:52"):
+    either made the query fail with a 500."""
 
     def to_python(self, value: Any) -> Any:
         moment = super().to_python(value)
-        if moment is not None and moment.utcoffset() is not None:
-            try:
-                moment.astimezone(UTC)
-            except OverflowError:
-                raise forms.ValidationError(
-                    "Enter a date/time between years 1 and 9999 in UTC.", code="invalid"
-                ) from None
-        return moment
+        if moment is None or moment.utcoffset() is None:
+            return moment
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                "Enter a date/time between years 1 and 9999 in UTC.", code="invalid"
+            ) from None
 
 
 class _UtcDateTimeFilter(django_filters.IsoDateTimeFilter):

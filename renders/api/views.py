@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from plitka_site.api.permissions import IsStaff, caller_is_staff
+from plitka_site.api.schema import ErrorEnvelopeSerializer
 from plitka_site.apikeys.models import ApiKey
 from renders.api.filters import RenderJobFilter
 from renders.api.poll import etag_matches, finished_jobs, job_etag, wait_for_change, wait_seconds
@@ -170,7 +171,19 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(
         request=RenderSubmitSerializer,
-        responses={201: RenderJobSerializer, 200: RenderJobSerializer},
+        responses={
+            201: RenderJobSerializer,
+            200: RenderJobSerializer,
+            422: OpenApiResponse(
+                ErrorEnvelopeSerializer,
+                description="The Idempotency-Key was used with another body.",
+            ),
+            429: OpenApiResponse(
+                ErrorEnvelopeSerializer,
+                description="The key's rate or its daily render quota is used up "
+                "(Retry-After says until when).",
+            ),
+        },
         parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER)],
     )
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -194,7 +207,13 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         answer = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(body, status=answer, headers=headers)
 
-    @extend_schema(request=None, responses={200: RenderJobSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: RenderJobSerializer,
+            409: OpenApiResponse(ErrorEnvelopeSerializer, description="The job has finished."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         job = self.get_object()

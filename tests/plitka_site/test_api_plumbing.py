@@ -39,6 +39,28 @@ def test_openapi_schema_is_valid_and_lists_the_contract(tmp_path):
         assert f"{path}:" in text
 
 
+def test_every_operation_documents_its_errors_in_the_envelope(tmp_path):
+    import yaml
+
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--file", str(target))
+    schema = yaml.safe_load(target.read_text())
+    envelope = "#/components/schemas/ErrorEnvelope"
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            expected = {"400", "401", "403", "404", "406", "429"}
+            if method == "post":
+                expected |= {"413", "415"}
+            assert expected <= set(responses), (method, path, sorted(responses))
+            for code in expected:
+                ref = responses[code]["content"]["application/json"]["schema"]["$ref"]
+                assert ref == envelope, (method, path, code)
+    submit = schema["paths"]["/api/v1/renders/"]["post"]["responses"]
+    assert {"200", "201", "422"} <= set(submit)
+    assert "409" in schema["paths"]["/api/v1/renders/{id}/cancel/"]["post"]["responses"]
+
+
 def test_docs_page_is_served_without_a_cdn(staff_client):
     page = staff_client.get("/api/docs/")
     assert page.status_code == 200

@@ -104,6 +104,12 @@ def test_a_date_filter_outside_utc_years_is_400(render_client, moment):
     assert "between years 1 and 9999" in _error(response)["message"]
 
 
+def test_a_date_filter_with_an_offset_postgresql_refuses_is_read_in_utc(render_client):
+    # Python reads offsets up to 23:59; PostgreSQL only up to 15:59 (found by schemathesis).
+    response = render_client.get(RENDERS, {"created_after": "2000-01-01T00:00:00.1-17:52"})
+    assert response.status_code == 200
+
+
 def test_a_recipe_id_in_other_digits_is_no_id(render_client, demo_catalog):
     from catalog.models import ColorRecipe
 

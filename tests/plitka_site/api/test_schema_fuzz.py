@@ -1,0 +1,100 @@
+"""Schemathesis against the live schema of a real server (gunicorn, DEBUG=0, the test
+database, real Redis): no request it generates may get a 5xx, or an answer the schema does
+not document (status, content type, headers, body). Seeded and bounded, so a failure
+reproduces with the same seed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.management import call_command
+
+from tests.conftest import key_client
+from tests.loopback import free_port, shared_database_url, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[3]
+BIN = Path(sys.executable).parent
+SEED = 1
+MAX_EXAMPLES = 40
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+]
+FUZZ_REDIS_DB = 12  # its own, flushed: the submits' messages have no worker to go to
+
+
+@pytest.fixture
+def server(transactional_db, demo_catalog, tmp_path) -> Iterator[str]:
+    redis_url = urlunparse(urlparse(settings.REDIS_URL)._replace(path=f"/{FUZZ_REDIS_DB}"))
+    redis.Redis.from_url(redis_url).flushdb()
+    env = {
+        **os.environ,
+        "GUNICORN_BIND": f"127.0.0.1:{(port := free_port())}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "4",
+        "GUNICORN_ACCESS_LOG": "/dev/null",
+        "DATABASE_URL": shared_database_url(),
+        "REDIS_URL": redis_url,
+        "PLITKA_VAR_DIR": str(tmp_path),
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "DEBUG": "0",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECRET_KEY": "fuzz-only-secret-key-" + "x" * 40,
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    # To a file: each refused request logs a line, far more than a pipe holds unread.
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", "plitka_site/gunicorn.conf.py", "plitka_site.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+        redis.Redis.from_url(redis_url).flushdb()
+    server_log = (tmp_path / "server.log").read_text()
+    assert "Traceback" not in server_log, server_log[-5000:]
+
+
+def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(server, tmp_path):
+    client = key_client("fuzz", "render", rate_limit="1000000/min")
+    call_command("check")  # the schema's own source is sound before it is fuzzed
+    result = subprocess.run(
+        [
+            *(str(BIN / "st"), "run", f"{server}/api/schema/", "--url", server),
+            *("-H", f"Authorization: Api-Key {client.plaintext}"),
+            *("--checks", ",".join(CHECKS)),
+            *("--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED)),
+            *("--workers", "2", "--no-color"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
