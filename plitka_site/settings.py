@@ -157,8 +157,10 @@ RENDER_BATCH_MAX = env_int("PLITKA_DIFFUSION_BATCH", 1)
 if not 1 <= RENDER_BATCH_MAX <= 16:
     raise ConfigError(f"PLITKA_DIFFUSION_BATCH={RENDER_BATCH_MAX} must be 1 (off) to 16")
 RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 3)
-# A running job whose worker has not beaten for this long is taken as lost.
-RENDER_HEARTBEAT_STALE_S = env_int("RENDER_HEARTBEAT_STALE_S", 60)
+# A running job whose worker has not beaten for this long is taken as lost. A running job
+# beats every 2 s (renders/worker/execute.py), so 10 s is five missed beats; with the
+# reconciler every 5 s, a dead worker's job is queued again within 15 s.
+RENDER_HEARTBEAT_STALE_S = env_int("RENDER_HEARTBEAT_STALE_S", 10)
 # A queued job with no message in Redis after this long is dispatched again.
 RENDER_REDISPATCH_AFTER_S = env_int("RENDER_REDISPATCH_AFTER_S", 120)
 RENDER_STALE_SWEEP_LIMIT = env_int("RENDER_STALE_SWEEP_LIMIT", 50)

@@ -73,3 +73,34 @@ def test_a_healthy_running_job_is_left_alone(job):
     )
     report = render_jobs_reconcile(live_job_ids=set())
     assert (report.requeued, report.failed, report.redispatched) == ([], [], [])
+
+
+def test_a_dead_worker_is_noticed_within_seconds_and_a_slow_beat_is_not(job, settings):
+    import importlib
+
+    from django.apps import apps
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from renders.worker.execute import HEARTBEAT_EVERY_S
+
+    # The schedule as renders.0002 made it, then the migration that speeds it up (tests
+    # that flush the database take the migrations' rows with them, so it is made here).
+    every_30, _ = IntervalSchedule.objects.get_or_create(every=30, period="seconds")
+    PeriodicTask.objects.update_or_create(
+        name="Reconcile render jobs", defaults={"task": "renders.reconcile", "interval": every_30}
+    )
+    importlib.import_module("renders.migrations.0011_reconcile_every_5s").faster(apps, None)
+    # Staleness plus the sweep's period is the longest a dead worker's job waits (issue 11:
+    # 90 s). A live job beats every HEARTBEAT_EVERY_S; several missed beats are needed.
+    sweep = PeriodicTask.objects.get(name="Reconcile render jobs").interval
+    assert (sweep.every, sweep.period) == (5, "seconds")
+    assert settings.RENDER_HEARTBEAT_STALE_S + sweep.every <= 15
+    assert settings.RENDER_HEARTBEAT_STALE_S >= 4 * HEARTBEAT_EVERY_S
+
+    now = timezone.now()
+    RenderJob.objects.filter(pk=job.pk).update(
+        status="running", worker="w-slow", attempts=1, heartbeat_at=now - timedelta(seconds=6)
+    )
+    assert render_jobs_reconcile(live_job_ids=set()).requeued == []
+    RenderJob.objects.filter(pk=job.pk).update(heartbeat_at=now - timedelta(seconds=11))
+    assert render_jobs_reconcile(live_job_ids=set()).requeued == [str(job.pk)]
