@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from rest_framework import serializers
 
 from gpu_worker.params import RenderParams, render_param_declarations
 from plitka_site.api.fields import CheckedJSONField
+from plitka_site.api.permissions import caller_is_staff
 from renders.api.params import render_param_fields
 from renders.models import RenderJob, RenderTelemetry, Worker
 
@@ -68,6 +70,11 @@ def _telemetry(telemetry: RenderTelemetry | None, *, timeline: bool) -> dict[str
     return found
 
 
+# A Celery worker's name, "render1@gpu-host-3", as error messages quote it. Matches only
+# from the start of a run of name characters, without backtracking: linear in the text.
+_WORKER_NAME = re.compile(r"(?:worker )?(?<![\w.-])[\w.-]++@[\w.-]++")
+
+
 def expanded_fields(request: Any) -> set[str]:
     """What `?expand=a,b` asks to include (the job's view and its JSON read it the same)."""
     raw = request.query_params.get("expand", "") if hasattr(request, "query_params") else ""
@@ -120,6 +127,19 @@ class RenderJobSerializer(serializers.ModelSerializer):
         job = instance
         request = self.context.get("request")
         expand = request is not None and "telemetry" in expanded_fields(request)
+        # Internal only (issue 11): a storefront sees no worker host names and no library
+        # versions, which say where and on what the backend runs.
+        staff = request is None or caller_is_staff(request)
+        # Recorded when a job finishes: a job still on its way has none to look up.
+        telemetry = _telemetry(
+            getattr(job, "telemetry", None) if job.is_terminal else None, timeline=expand
+        )
+        error = self.get_error(job)
+        if not staff:
+            if telemetry is not None:
+                telemetry["versions"] = {}
+            if error is not None:
+                error["message"] = _WORKER_NAME.sub("a worker", error["message"])
         return {
             "id": str(job.pk),
             "status": job.status,
@@ -135,18 +155,15 @@ class RenderJobSerializer(serializers.ModelSerializer):
             "queue": job.queue,
             "source": job.source,
             "attempts": job.attempts,
-            "worker": job.worker,
+            "worker": job.worker if staff else "",
             "device": job.device,
             "created_at": _when(job.created_at),
             "started_at": _when(job.started_at),
             "finished_at": _when(job.finished_at),
             "result": self.get_result(job),
             "fidelity": job.fidelity,
-            # Recorded when a job finishes: a job still on its way has none to look up.
-            "telemetry": _telemetry(
-                getattr(job, "telemetry", None) if job.is_terminal else None, timeline=expand
-            ),
-            "error": self.get_error(job),
+            "telemetry": telemetry,
+            "error": error,
         }
 
     @extend_schema_field(

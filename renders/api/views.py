@@ -120,10 +120,12 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         except ValueError as exc:
             raise ValidationError({"wait": [str(exc)]}) from exc
         expand = "telemetry" if "telemetry" in expanded_fields(request) else ""
+        # Staff see more of a job than clients do: their bodies and ETags are kept apart.
+        expand += "|staff" if caller_is_staff(request) else "|client"
         seen = request.headers.get("If-None-Match", "")
         key = (str(kwargs.get("pk", "")), expand, request.build_absolute_uri("/"))
         # Any caller may read any job by id (get_object checks nothing more), so a finished
-        # job's remembered body can be answered to whoever asks for it.
+        # job's remembered body can be answered to whoever asks with the same role.
         remembered = finished_jobs.get(key)
         busy = False
         if remembered is None:

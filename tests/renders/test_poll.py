@@ -144,3 +144,25 @@ def test_a_running_job_is_one_narrow_query(render_client, demo_catalog):
     assert len(reads) == 1 and "renders_rendertelemetry" not in reads[0]
     assert (body["status"], body["progress"], body["product"]) == ("running", 10, "SQ-500-30")
     assert body["telemetry"] is None and body["result"] is None
+
+
+def test_a_storefront_sees_no_worker_hosts_or_library_versions(
+    render_client, staff_client, demo_catalog
+):
+    job = submit()
+    assert render_job_execute(job_id=job.pk, worker_name="render1@gpu-host-3") == "succeeded"
+    url = f"/api/v1/renders/{job.pk}/"
+    staff = staff_client.get(url).json()
+    assert staff["worker"] == "render1@gpu-host-3" and staff["telemetry"]["versions"]
+    client = render_client.get(url).json()  # after staff's body was remembered
+    assert client["worker"] == "" and client["telemetry"]["versions"] == {}
+    assert "gpu-host-3" not in str(client)
+    # Error messages name the worker that was lost; a client reads "a worker".
+    RenderJob.objects.filter(pk=job.pk).update(
+        status="failed",
+        error_code="worker_lost",
+        error_message="worker render1@gpu-host-3 stopped heartbeating; gave up.",
+    )
+    poll.finished_jobs.clear()
+    lost = render_client.get(url).json()["error"]["message"]
+    assert lost == "a worker stopped heartbeating; gave up."
