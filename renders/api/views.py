@@ -99,7 +99,7 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         parameters=[
             OpenApiParameter(
                 "wait",
-                int,
+                {"type": "integer", "minimum": 0, "maximum": 30},
                 description="Long poll: hold the answer up to this many seconds (0-30) until "
                 "the job's status or progress differs from what the If-None-Match ETag (or, "
                 "without one, the job now) says.",
