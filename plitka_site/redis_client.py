@@ -1,7 +1,7 @@
 """The web process's own Redis connection pool: job notifications, rate-limit counters.
 
 Every call has a short connect and socket timeout: Redis that accepts connections but never
-answers costs a request a quarter of a second, never minutes. Callers treat a RedisError
+answers costs a request half a second, never minutes. Callers treat any of REDIS_FAILURES
 as "Redis is away" and carry on without it (a late wake-up, an unthrottled request, a job
 left for the reconciler to send), and after one they skip Redis for AWAY_S seconds
 (`redis_away`), so an outage does not cost every request its timeout.
@@ -15,7 +15,11 @@ from functools import cache
 import redis
 from django.conf import settings
 
-SOCKET_TIMEOUT_S = 0.25
+SOCKET_TIMEOUT_S = 0.5
+# What a call on this pool may raise when Redis or the connection fails. Besides its own
+# errors, redis-py lets OSError and ValueError ("I/O operation on closed file") escape from
+# a connection that breaks while several threads use the pool (seen under load in CI).
+REDIS_FAILURES: tuple[type[Exception], ...] = (redis.RedisError, OSError, ValueError)
 AWAY_S = 5.0
 _away_until = 0.0
 

@@ -20,13 +20,12 @@ import math
 import time
 from typing import TYPE_CHECKING
 
-import redis
 from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from plitka_site.apikeys.models import ApiKey
-from plitka_site.redis_client import redis_away, redis_client, redis_failed
+from plitka_site.redis_client import REDIS_FAILURES, redis_away, redis_client, redis_failed
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -72,7 +71,7 @@ class ApiKeyRateThrottle(BaseThrottle):
             pipe.expire(current_key, math.ceil(2 * period))
             pipe.get(throttle_counter(api_key, window - 1))
             current, _, previous_raw = pipe.execute()
-        except redis.RedisError as exc:
+        except REDIS_FAILURES as exc:
             redis_failed()
             logger.warning("rate limits off for a few seconds (Redis did not answer): %s", exc)
             return True
@@ -82,7 +81,7 @@ class ApiKeyRateThrottle(BaseThrottle):
             return True
         # A refused request is not counted; if Redis is away now, it is counted once too
         # often until the window's end forgets it.
-        with contextlib.suppress(redis.RedisError):
+        with contextlib.suppress(*REDIS_FAILURES):
             redis_client().decr(current_key)
         # When enough of the previous window has slid out for one more request.
         if previous:

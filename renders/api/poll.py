@@ -22,9 +22,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-import redis
 from django.conf import settings
 
+from plitka_site.redis_client import REDIS_FAILURES
 from renders.models import RenderJob
 from renders.services.notify import job_channel, notify_client
 
@@ -110,10 +110,10 @@ def wait_for_change(*, job_id: str, seconds: float, unchanged: Callable[[], bool
                 break
             pubsub.get_message(timeout=min(left, LONG_POLL_RECHECK_S))
         return True
-    except redis.RedisError:
+    except REDIS_FAILURES:
         return False
     finally:
         if pubsub is not None:
-            with contextlib.suppress(redis.RedisError):
+            with contextlib.suppress(*REDIS_FAILURES):
                 pubsub.close()
         _waiters.release()

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import redis
 from django.db import transaction
 
-from plitka_site.redis_client import redis_away, redis_client, redis_failed
+from plitka_site.redis_client import REDIS_FAILURES, redis_away, redis_client, redis_failed
 
 logger = logging.getLogger(__name__)
 CHANNEL_PREFIX = "plitka:job:"
@@ -42,7 +42,7 @@ def render_job_notify(*, job_ids: Iterable[uuid.UUID | str]) -> None:
             for channel in channels:
                 pipe.publish(channel, b"1")
             pipe.execute()
-        except redis.RedisError as exc:
+        except REDIS_FAILURES as exc:
             redis_failed()
             logger.warning("could not announce a change of jobs %s: %s", channels, exc)
 

@@ -1,6 +1,6 @@
 """Redis that accepts connections and never answers (issue 11: POST /renders/ blocked for
-minutes). Each submit still answers 201 within about a second, with its job queued for
-the reconciler to send."""
+minutes). The submit still answers 201 within a second, with the job queued for the
+reconciler, and the requests after it do not wait for Redis at all."""
 
 from __future__ import annotations
 
@@ -61,10 +61,10 @@ def test_a_submit_answers_within_a_second_when_redis_never_answers(
     finally:
         app.conf["broker_url"] = original
     assert response.status_code == 201 and again.status_code == 201
-    # Generous bounds, not a benchmark: the old code blocked for minutes. (The first also
-    # pays the rate limit's Redis timeout; the second skips that, Redis being away.)
+    # Generous bounds, not a benchmark: the old code blocked for minutes. The first pays
+    # one Redis timeout (the rate limit's); then Redis is known to be away for a while.
     assert first < 1.5, first
-    assert second < 1.5, second
+    assert second < 0.5, second
     jobs = RenderJob.objects.all()
     assert [job.status for job in jobs] == ["queued", "queued"]
     assert all(job.dispatched_at is None for job in jobs)  # left for the reconciler

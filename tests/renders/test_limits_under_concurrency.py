@@ -99,3 +99,15 @@ def test_parallel_requests_never_pass_the_rate_limit(server):
     statuses = sorted(status for status, _ in answers)
     assert statuses == [200] * 5 + [429] * (PARALLEL - 5), statuses
     assert all(int(h["Retry-After"]) >= 1 for s, h in answers if s == 429)
+
+
+def test_two_hundred_identical_submits_at_once_make_one_job(server):
+    client = key_client("busy-shop", "render", rate_limit="100000/min")
+    url = f"{server}/api/v1/renders/"
+    body = {"product": "SQ-500-30", "recipe": "RED:60,BLACK:40", "size": 256}
+    with ThreadPoolExecutor(max_workers=48) as pool:
+        answers = list(pool.map(lambda _: _call(url, client.plaintext, body), range(200)))
+    statuses = sorted(status for status, _ in answers)
+    # One request made the job (201); every other one was answered with it (200).
+    assert statuses == [200] * 199 + [201], statuses
+    assert RenderJob.objects.count() == 1
