@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GUNICORN = Path(sys.executable).parent / "gunicorn"
 
 
 def free_port() -> int:
@@ -18,7 +26,9 @@ def wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 30
     """Until something listens on `port`; fails with the process's output if it exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[0]
+        if process.poll() is not None:
+            output = process.communicate()[0] if process.stdout else None
+            raise AssertionError(output or "the server exited; see its log")
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -41,3 +51,37 @@ def shared_database_url() -> str:
         return f"sqlite:///{db['NAME']}"
     user = f"{db['USER']}:{db['PASSWORD']}@" if db["USER"] else ""
     return f"postgres://{user}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextlib.contextmanager
+def gunicorn_server(
+    *, env: dict[str, str], log: Path, processes: int = 2, threads: int = 4
+) -> Iterator[str]:
+    """The web process as `make run` and production start it (gunicorn with the project's
+    config) on a free loopback port; yields its base URL. `env` is added to this process's
+    environment. Its output goes to `log`, read after the block: under many requests a
+    pipe nobody reads fills up and stalls the server."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(processes),
+        "GUNICORN_THREADS": str(threads),
+        "GUNICORN_ACCESS_LOG": "/dev/null",
+        **env,
+    }
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(GUNICORN), "-c", "plitka_site/gunicorn.conf.py", "plitka_site.wsgi"],
+            cwd=ROOT,
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            wait_for_port(port, process)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)

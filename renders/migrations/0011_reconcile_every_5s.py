@@ -6,22 +6,21 @@ from django.db import migrations
 NAME = "Reconcile render jobs"
 
 
-def faster(apps, schema_editor):
+def _move(apps, *, from_s: int, to_s: int) -> None:
     IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_5, _ = IntervalSchedule.objects.get_or_create(every=5, period="seconds")
-    PeriodicTask.objects.filter(name=NAME, interval__every=30, interval__period="seconds").update(
-        interval=every_5
-    )
+    target, _ = IntervalSchedule.objects.get_or_create(every=to_s, period="seconds")
+    PeriodicTask.objects.filter(
+        name=NAME, interval__every=from_s, interval__period="seconds"
+    ).update(interval=target)
+
+
+def faster(apps, schema_editor):
+    _move(apps, from_s=30, to_s=5)
 
 
 def slower(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_30, _ = IntervalSchedule.objects.get_or_create(every=30, period="seconds")
-    PeriodicTask.objects.filter(name=NAME, interval__every=5, interval__period="seconds").update(
-        interval=every_30
-    )
+    _move(apps, from_s=5, to_s=30)
 
 
 class Migration(migrations.Migration):

@@ -4,44 +4,20 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
-from tests.loopback import fetch, free_port, wait_for_port
-
-ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = Path(sys.executable).parent / "gunicorn"
+from tests.loopback import GUNICORN, ROOT, fetch, free_port, gunicorn_server
 
 
 def test_gunicorn_serves_the_site_and_its_static_files(tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "2",
-        "PLITKA_VAR_DIR": str(tmp_path),
-    }
-    server = subprocess.Popen(
-        [str(GUNICORN), "-c", "plitka_site/gunicorn.conf.py", "plitka_site.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_for_port(port, server)
-        status, body = fetch(f"http://127.0.0.1:{port}/")
+    log = tmp_path / "server.log"
+    with gunicorn_server(env={"PLITKA_VAR_DIR": str(tmp_path)}, log=log, threads=2) as url:
+        status, body = fetch(f"{url}/")
         assert status == 200 and b"/admin/" in body
         # The admin's static files come from the web process (whitenoise), no collectstatic.
-        status, css = fetch(f"http://127.0.0.1:{port}/static/admin/css/base.css")
+        status, css = fetch(f"{url}/static/admin/css/base.css")
         assert status == 200 and len(css) > 1000
-        assert fetch(f"http://127.0.0.1:{port}/api/docs/")[0] == 200
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=30)[0]
-    assert "Booting worker" in output and output.count("Booting worker") == 2
+        assert fetch(f"{url}/api/docs/")[0] == 200
+    assert log.read_text().count("Booting worker") == 2
 
 
 def test_with_debug_off_the_web_process_refuses_to_start_without_collected_static(tmp_path):

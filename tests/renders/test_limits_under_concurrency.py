@@ -4,8 +4,6 @@ processes (issue 11: twelve parallel submits on a key with quota 3 made 11 or 12
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -17,7 +15,7 @@ import pytest
 
 from renders.models import RenderJob
 from tests.conftest import key_client
-from tests.loopback import free_port, shared_database_url, wait_for_port
+from tests.loopback import gunicorn_server, shared_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -26,32 +24,16 @@ PARALLEL = 12
 
 @pytest.fixture
 def server(transactional_db, demo_catalog, broker, broker_url, tmp_path) -> Iterator[str]:
-    port = free_port()
+    log = tmp_path / "server.log"
     env = {
-        **os.environ,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "6",
-        "GUNICORN_ACCESS_LOG": "/dev/null",
         "DATABASE_URL": shared_database_url(),
         "REDIS_URL": broker_url,
         "PLITKA_VAR_DIR": str(tmp_path),
     }
-    process = subprocess.Popen(
-        [str(GUNICORN), "-c", "plitka_site/gunicorn.conf.py", "plitka_site.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        output = process.communicate(timeout=30)[0]
+    with gunicorn_server(env=env, log=log, threads=6) as url:
+        yield url
     # Whatever the answers were, the server must not have logged an error.
+    output = log.read_text()
     assert "Traceback" not in output, output[-5000:]
 
 

@@ -18,9 +18,8 @@ from django.conf import settings
 from django.core.management import call_command
 
 from tests.conftest import key_client
-from tests.loopback import free_port, shared_database_url, wait_for_port
+from tests.loopback import ROOT, gunicorn_server, shared_database_url
 
-ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 SEED = 1
 MAX_EXAMPLES = 40
@@ -39,11 +38,6 @@ def server(transactional_db, demo_catalog, tmp_path) -> Iterator[str]:
     redis_url = urlunparse(urlparse(settings.REDIS_URL)._replace(path=f"/{FUZZ_REDIS_DB}"))
     redis.Redis.from_url(redis_url).flushdb()
     env = {
-        **os.environ,
-        "GUNICORN_BIND": f"127.0.0.1:{(port := free_port())}",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "4",
-        "GUNICORN_ACCESS_LOG": "/dev/null",
         "DATABASE_URL": shared_database_url(),
         "REDIS_URL": redis_url,
         "PLITKA_VAR_DIR": str(tmp_path),
@@ -56,28 +50,16 @@ def server(transactional_db, demo_catalog, tmp_path) -> Iterator[str]:
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **env},
         check=True,
     )
-    # To a file: each refused request logs a line, far more than a pipe holds unread.
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "plitka_site/gunicorn.conf.py", "plitka_site.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path / "server.log"
     try:
-        wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
+        with gunicorn_server(env=env, log=log) as url:
+            yield url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
         redis.Redis.from_url(redis_url).flushdb()
-    server_log = (tmp_path / "server.log").read_text()
+    server_log = log.read_text()
     assert "Traceback" not in server_log, server_log[-5000:]
 
 
