@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gpu_worker.param_kinds import (
     ChoiceParam,
@@ -126,3 +128,54 @@ def test_a_bad_value_is_quoted_short_whatever_its_length():
         render_params_parse({"view": "x" * 10_000, "size": "y" * 10_000})
     for name in ("view", "size"):
         assert len(caught.value.fields[name]) < 120
+
+
+# -- any value from outside: a value or a ParamProblem, nothing else (issue 11) -------------
+
+_ANY_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=20,
+)
+_NUMBER_TEXT = st.from_regex(r"\A[ +\-0-9.eE_٠-٩０-９]{0,40}\Z")
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_ANY_JSON | _NUMBER_TEXT)
+def test_any_value_for_any_parameter_parses_or_names_its_problem(value):
+    for _name, param in render_param_declarations():
+        problem = ""
+        try:
+            parsed = param.parse(value)
+        except ParamProblem as refused:
+            problem = str(refused)
+        if problem:
+            assert len(problem) < 300
+            continue
+        # What parses is within what the schema documents.
+        schema = param.schema()
+        if isinstance(param, WholeParam | RealParam):
+            assert schema["minimum"] <= parsed <= schema["maximum"]
+        elif isinstance(param, ChoiceParam):
+            assert parsed in schema["enum"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_every_value_the_schema_allows_parses_to_itself(data):
+    for _name, param in render_param_declarations():
+        schema = param.schema()
+        if isinstance(param, WholeParam):
+            value = data.draw(st.integers(schema["minimum"], schema["maximum"]))
+        elif isinstance(param, RealParam):
+            value = data.draw(st.floats(schema["minimum"], schema["maximum"]))
+        elif isinstance(param, ChoiceParam):
+            value = data.draw(st.sampled_from(schema["enum"]))
+        else:
+            continue
+        assert param.parse(value) == value
+        assert param.parse(str(value)) == value  # as a form or the CLI writes it
