@@ -18,6 +18,16 @@ from typing import Any
 
 # No value any parameter accepts needs more characters than this.
 MAX_NUMBER_TEXT = 32
+# A caller's value is quoted in an error message at most this long.
+MAX_QUOTED = 40
+
+
+def quoted(raw: object) -> str:
+    """A caller's value as an error message quotes it (its repr): never more than
+    MAX_QUOTED characters, however long the value."""
+    text = repr(raw)
+    return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 3] + "..."
+
 
 # One optional sign, digits with an optional fraction, an optional exponent. Anchored,
 # ASCII-only and without nested repetition, so it matches in time linear in the text.

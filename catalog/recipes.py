@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.input_checks import number_from_text
+from catalog.input_checks import number_from_text, quoted
 
 MAX_COMPONENTS = 8
 TOTAL_PERCENT = 100
@@ -125,12 +125,6 @@ class _ColorIndex:
         return self.by_key[matches[0]] if matches else None
 
 
-def _shown(raw: object) -> str:
-    """A caller's value as a message quotes it: never more than 40 characters."""
-    text = repr(raw)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _percent_problem(raw: object, label: str) -> tuple[int | None, str | None]:
     """Turn one raw percent into an int 1..100, or say why it cannot be one."""
     value: object = raw
@@ -140,7 +134,7 @@ def _percent_problem(raw: object, label: str) -> tuple[int | None, str | None]:
             text[:-1] if text.endswith("%") else text, decimal_comma=True, exponent=False
         )
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        return None, f"{label}: percent {_shown(raw)} is not a number; use a whole number 1..100"
+        return None, f"{label}: percent {quoted(raw)} is not a number; use a whole number 1..100"
     if isinstance(value, float) and not value.is_integer():
         hint = (
             f" ({value} looks like a fraction: percent is a whole number 1..100, "
@@ -148,9 +142,9 @@ def _percent_problem(raw: object, label: str) -> tuple[int | None, str | None]:
             if 0 < value < 1
             else ""
         )
-        return None, f"{label}: percent {_shown(value)} is not a whole number{hint}; use 1..100"
+        return None, f"{label}: percent {quoted(value)} is not a whole number{hint}; use 1..100"
     if not 1 <= value <= TOTAL_PERCENT:
-        return None, f"{label}: percent {_shown(value)} is out of range; use a whole number 1..100"
+        return None, f"{label}: percent {quoted(value)} is out of range; use a whole number 1..100"
     return int(value), None
 
 
@@ -181,7 +175,7 @@ def _items_from_string(text: str) -> list[tuple[object, object]]:
         pair = _split_pair(chunk)
         if pair is None:
             raise RecipeError(
-                [f"{_shown(chunk.strip())} is not COLOR:PERCENT; write e.g. 'RED:60,BLACK:40'"]
+                [f"{quoted(chunk.strip())} is not COLOR:PERCENT; write e.g. 'RED:60,BLACK:40'"]
             )
         items.append(pair)
     return items
@@ -232,15 +226,16 @@ def recipe_parse(*, value: object, colors: Iterable[ColorName]) -> Recipe:
     components: list[Component] = []
     for position, (raw_name, raw_percent) in enumerate(items, start=1):
         name = raw_name.strip() if isinstance(raw_name, str) else ""
-        label = f"component {position} ({_shown(name) if name else 'no colour'})"
-        code = index.resolve(name) if name and len(name) <= MAX_COLOR_NAME else None
+        label = f"component {position} ({quoted(name) if name else 'no colour'})"
+        # Only name-sized text is looked up (suggestions compare strings pairwise).
+        name_sized = 0 < len(name) <= MAX_COLOR_NAME
+        code = index.resolve(name) if name_sized else None
         if not isinstance(raw_name, str):
             problems.append(f'{label}: the colour must be a name or code, e.g. "RED"')
         elif code is None:
-            # Suggestions compare strings pairwise (quadratic): only for name-sized input.
-            suggestion = index.suggest(name) if name and len(name) <= MAX_COLOR_NAME else None
+            suggestion = index.suggest(name) if name_sized else None
             hint = f"; did you mean {suggestion}?" if suggestion else ""
-            problems.append(f"{label}: unknown colour {_shown(name)}{hint}")
+            problems.append(f"{label}: unknown colour {quoted(name)}{hint}")
         elif code in seen:
             problems.append(
                 f"{label}: colour {code} is listed twice (also as {seen[code]!r}); "

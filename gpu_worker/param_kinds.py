@@ -12,16 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.input_checks import json_problem, number_from_text
+from catalog.input_checks import json_problem, number_from_text, quoted
 
 # Key of the declaration in a dataclass field's metadata.
 DECLARATION = "render_param"
-
-
-def _shown(raw: object) -> str:
-    """A caller's value as a message quotes it: never more than 40 characters."""
-    text = repr(raw)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class ParamProblem(ValueError):
@@ -73,9 +67,9 @@ class WholeParam(Param):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ParamProblem(f"{_shown(raw)} is not a whole number; use {self.low}..{self.high}")
+            raise ParamProblem(f"{quoted(raw)} is not a whole number; use {self.low}..{self.high}")
         if not self.low <= value <= self.high:
-            raise ParamProblem(f"{_shown(value)} is out of range; use {self.low}..{self.high}")
+            raise ParamProblem(f"{quoted(value)} is out of range; use {self.low}..{self.high}")
         return value
 
     def schema(self) -> dict[str, Any]:
@@ -107,7 +101,7 @@ class RealParam(Param):
     def parse(self, raw: object) -> float:
         value: object = number_from_text(raw) if isinstance(raw, str) else raw
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ParamProblem(f"{_shown(raw)} is not a number; use {self.low:g}..{self.high:g}")
+            raise ParamProblem(f"{quoted(raw)} is not a number; use {self.low:g}..{self.high:g}")
         number = float(value)
         if not math.isfinite(number) or not self.low <= number <= self.high:
             raise ParamProblem(f"{number:g} is out of range; use {self.low:g}..{self.high:g}")
@@ -145,7 +139,7 @@ class ChoiceParam(Param):
     def parse(self, raw: object) -> str:
         allowed = self.options()
         if not isinstance(raw, str) or raw not in allowed:
-            raise ParamProblem(f"{_shown(raw)} is not {self.noun}; use one of {', '.join(allowed)}")
+            raise ParamProblem(f"{quoted(raw)} is not {self.noun}; use one of {', '.join(allowed)}")
         return raw
 
     def schema(self) -> dict[str, Any]:

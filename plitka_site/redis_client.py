@@ -9,11 +9,17 @@ left for the reconciler to send), and after one they skip Redis for AWAY_S secon
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from functools import cache
+from typing import TypeVar
 
 import redis
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SOCKET_TIMEOUT_S = 0.5
 # What a call on this pool may raise when Redis or the connection fails. Besides its own
@@ -45,3 +51,16 @@ def redis_failed() -> None:
     """Note that Redis did not answer: callers skip it for AWAY_S seconds."""
     global _away_until
     _away_until = time.monotonic() + AWAY_S
+
+
+def redis_attempt(work: Callable[[redis.Redis], T], *, what: str) -> T | None:
+    """`work(client)` on this process's pool; None, without trying, while Redis is away, or
+    when it fails now (then logged, and Redis skipped for AWAY_S seconds)."""
+    if redis_away():
+        return None
+    try:
+        return work(redis_client())
+    except REDIS_FAILURES as exc:
+        redis_failed()
+        logger.warning("%s: Redis did not answer, skipped for %g s: %s", what, AWAY_S, exc)
+        return None

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from catalog.input_checks import text_problem
+from catalog.input_checks import quoted, text_problem
 from plitka_site.api.envelope import error_body
 
 # Characters no path, query or header of a real client holds: C0 controls (tab aside) and
@@ -70,7 +70,7 @@ class RequestGuardMiddleware:
         for name, values in request.GET.lists():
             if any(_has_control(text) for text in (name, *values)):
                 return _refuse(
-                    400, "invalid", f"The query parameter {name[:40]!r} has a control character."
+                    400, "invalid", f"The query parameter {quoted(name)} has a control character."
                 )
         for header in _HEADERS:
             if _has_control(request.META.get(header, "")):

@@ -3,13 +3,13 @@ JSON decoder, and no NUL or lone surrogate in any text (see catalog/input_checks
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from django.http import QueryDict
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
-from catalog.input_checks import MAX_JSON_DEPTH, json_problem, text_problem
+from catalog.input_checks import MAX_JSON_DEPTH, json_problem, quoted, text_problem
 
 
 def _checked(data: Any) -> Any:
@@ -33,11 +33,11 @@ class StrictJSONParser(JSONParser):
         return _checked(data)
 
 
-def _checked_form(data: Mapping[str, Any]) -> None:
-    for key in data:
-        for text in (key, *data.getlist(key)) if hasattr(data, "getlist") else (key,):
+def _checked_form(data: QueryDict) -> None:
+    for key, values in data.lists():
+        for text in (key, *values):
             if isinstance(text, str) and (problem := text_problem(text)):
-                raise ParseError(f"The form field {key[:40]!r} {problem}.")
+                raise ParseError(f"The form field {quoted(key)} {problem}.")
 
 
 class StrictFormParser(FormParser):

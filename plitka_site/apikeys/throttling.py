@@ -15,23 +15,22 @@ logged): the limit protects the service, it is not what lets a caller in.
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import redis
 from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from plitka_site.apikeys.models import ApiKey
-from plitka_site.redis_client import REDIS_FAILURES, redis_away, redis_client, redis_failed
+from plitka_site.redis_client import REDIS_FAILURES, redis_attempt, redis_client
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
 
 
-logger = logging.getLogger(__name__)
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -62,19 +61,19 @@ class ApiKeyRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         current_key = throttle_counter(api_key, window)
-        if redis_away():
-            return True
-        try:
-            pipe = redis_client().pipeline(transaction=False)
+
+        def count(client: redis.Redis) -> list[Any]:
+            pipe = client.pipeline(transaction=False)
             pipe.incr(current_key)
             # Two windows' life, so the previous window's count is there while needed.
             pipe.expire(current_key, math.ceil(2 * period))
             pipe.get(throttle_counter(api_key, window - 1))
-            current, _, previous_raw = pipe.execute()
-        except REDIS_FAILURES as exc:
-            redis_failed()
-            logger.warning("rate limits off for a few seconds (Redis did not answer): %s", exc)
+            return pipe.execute()
+
+        counted = redis_attempt(count, what="rate limits")
+        if counted is None:
             return True
+        current, _, previous_raw = counted
         previous = int(previous_raw or 0)
         into = (now % period) / period
         if previous * (1.0 - into) + current <= limit:

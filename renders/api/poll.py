@@ -24,9 +24,9 @@ from typing import Any
 
 from django.conf import settings
 
-from plitka_site.redis_client import REDIS_FAILURES
+from plitka_site.redis_client import REDIS_FAILURES, redis_client
 from renders.models import RenderJob
-from renders.services.notify import job_channel, notify_client
+from renders.services.notify import job_channel
 
 FINISHED_TTL_S = 10.0  # how long a finished job's body is reused (retention may delete it)
 FINISHED_MAX = 4096  # bodies remembered per process
@@ -100,7 +100,7 @@ def wait_for_change(*, job_id: str, seconds: float, unchanged: Callable[[], bool
         return False
     pubsub = None
     try:
-        pubsub = notify_client().pubsub(ignore_subscribe_messages=True)
+        pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
         pubsub.subscribe(job_channel(job_id))
         deadline = time.monotonic() + seconds
         # Subscribed first, then looked: a change between the two is not missed.
