@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from catalog.admin import ReadOnlyAdminMixin, mix_strip, product_action_register
 from catalog.models import TileProduct
@@ -24,7 +25,11 @@ from renders.admin_forms import BulkRenderForm
 from renders.errors import RenderRequestError
 from renders.models import ModelProfile, RenderJob, Worker
 from renders.plots import timeline_svg
-from renders.selectors import render_jobs_with_param, render_telemetry_summary
+from renders.selectors import (
+    render_jobs_with_param,
+    render_requests_of,
+    render_telemetry_summary,
+)
 from renders.services import Requester, render_job_cancel, render_job_resubmit
 from renders.services.bulk import STANDARD_VIEWS, product_render_all_views
 from renders.services.profiles import is_profile_name, profile_options
@@ -143,6 +148,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "source",
                     "requested_by",
                     "client_label",
+                    "asked_by",
                     "attempts",
                     "cancel_requested",
                     "worker",
@@ -188,6 +194,25 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             '<a href="{0}"><img src="{1}" style="max-height:256px" alt=""></a>',
             job.result_image.url,
             job.result_thumbnail.url if job.result_thumbnail else job.result_image.url,
+        )
+
+    @admin.display(description="Asked for by")
+    def asked_by(self, job: RenderJob) -> str:
+        """Every client waiting for (or that withdrew from) this shared render."""
+        requests = render_requests_of(job_id=job.pk)
+        if not requests:
+            return "-"
+        return format_html_join(
+            mark_safe("<br>"),
+            "{} <small>since {:%Y-%m-%d %H:%M}{}</small>",
+            (
+                (
+                    r.client_label or r.client_id,
+                    r.created_at,
+                    f", withdrawn {r.withdrawn_at:%Y-%m-%d %H:%M}" if r.withdrawn_at else "",
+                )
+                for r in requests
+            ),
         )
 
     @admin.display(description="Mix")

@@ -181,6 +181,29 @@ class RenderTelemetry(models.Model):
         return f"telemetry of {self.job_id}"
 
 
+class RenderRequest(models.Model):
+    """One client's request for a job. Identical requests share one job (dedup), so a job
+    may have several: each client sees the job in its own list, reads it by id, and cancels
+    only its own interest; the render stops when no request is left waiting for it."""
+
+    job = models.ForeignKey(RenderJob, on_delete=models.CASCADE, related_name="requests")
+    client_id = models.CharField(max_length=64)
+    client_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(
+        null=True, blank=True, help_text="The client canceled its request (the job may go on)."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "client_id"], name="one_request_per_client")
+        ]
+        indexes = [models.Index(fields=["client_id", "job"])]
+
+    def __str__(self) -> str:
+        return f"{self.client_label or self.client_id} -> {self.job_id}"
+
+
 class IdempotencyRecord(models.Model):
     """A client's Idempotency-Key and the job it made, kept for 24 h."""
 

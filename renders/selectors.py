@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models import Case, F, FilteredRelation, Q, QuerySet, When
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from gpu_worker.params import render_param_declaration
-from renders.models import Experiment, ExperimentCell, RenderJob, RenderTelemetry, Worker
+from renders.models import (
+    Experiment,
+    ExperimentCell,
+    RenderJob,
+    RenderRequest,
+    RenderTelemetry,
+    Worker,
+)
 
 
 def render_job_list(*, client_id: str | None = None) -> QuerySet[RenderJob]:
-    """Jobs a caller may see: staff (client_id None) see all, a client sees its own."""
-    jobs = RenderJob.objects.select_related("product", "telemetry")
-    return jobs if client_id is None else jobs.filter(client_id=client_id)
+    """Jobs a caller may see: staff (client_id None) see all, a client the jobs it asked
+    for (made or shared), each with `request_withdrawn_at` (its request, if canceled)."""
+    return _jobs_of(RenderJob.objects.select_related("product", "telemetry"), client_id)
+
+
+def _jobs_of(jobs: QuerySet[RenderJob], client_id: str | None) -> QuerySet[RenderJob]:
+    if client_id is None:
+        return jobs
+    # One join, on the client's own request (at most one per job, a constraint says).
+    mine = FilteredRelation("requests", condition=Q(requests__client_id=client_id))
+    return (
+        jobs.alias(mine=mine)
+        .filter(mine__isnull=False)
+        .annotate(request_withdrawn_at=F("mine__withdrawn_at"))
+    )
 
 
 # What the job's JSON reads of the row and its product: a poll selects only these (the SQL
@@ -52,10 +72,11 @@ POLL_FIELDS = (
 )
 
 
-def render_job_for_poll() -> QuerySet[RenderJob]:
+def render_job_for_poll(*, client_id: str | None = None) -> QuerySet[RenderJob]:
     """Jobs as a poll reads one: its own columns the JSON shows, the product's SKU; the
-    telemetry (which exists only once the job is finished) is read when it is asked for."""
-    return RenderJob.objects.select_related("product").only(*POLL_FIELDS)
+    telemetry (which exists only once the job is finished) is read when it is asked for.
+    A client reads only the jobs it asked for, as render_job_list."""
+    return _jobs_of(RenderJob.objects.select_related("product").only(*POLL_FIELDS), client_id)
 
 
 def render_job_active_or_done(*, render_key: str) -> RenderJob | None:
@@ -69,6 +90,11 @@ def render_job_active_or_done(*, render_key: str) -> RenderJob | None:
         .order_by("later", F("finished_at").desc(nulls_last=True))
         .first()
     )
+
+
+def render_requests_of(*, job_id: uuid.UUID) -> list[RenderRequest]:
+    """The clients' requests for one job, oldest first (at most one per client)."""
+    return list(RenderRequest.objects.filter(job_id=job_id).order_by("created_at", "pk")[:100])
 
 
 def render_jobs_created_today(*, client_id: str) -> int:

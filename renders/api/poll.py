@@ -34,6 +34,10 @@ LONG_POLL_MAX_S = 30
 LONG_POLL_RECHECK_S = 2.0  # the row is read again this often even without a message
 
 
+# (job id, what was expanded and for whom, base URL, the client reading it or "" for staff)
+FinishedKey = tuple[str, str, str, str]
+
+
 def job_etag(job: RenderJob, *, expand: str) -> str:
     """A strong validator of the job's JSON: everything its body depends on that changes."""
     finished = job.finished_at.timestamp() if job.finished_at else 0
@@ -50,13 +54,13 @@ def etag_matches(header: str, etag: str) -> bool:
 
 
 class FinishedJobs:
-    """Bodies of finished jobs by (job, expansion, base URL), for a few seconds."""
+    """Bodies of finished jobs by FinishedKey, for a few seconds."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._bodies: OrderedDict[tuple[str, str, str], tuple[float, str, Any]] = OrderedDict()
+        self._bodies: OrderedDict[FinishedKey, tuple[float, str, Any]] = OrderedDict()
 
-    def get(self, key: tuple[str, str, str]) -> tuple[str, Any] | None:
+    def get(self, key: FinishedKey) -> tuple[str, Any] | None:
         with self._lock:
             found = self._bodies.get(key)
             if found is None:
@@ -66,7 +70,7 @@ class FinishedJobs:
                 return None
             return found[1], found[2]
 
-    def put(self, key: tuple[str, str, str], etag: str, body: Any) -> None:
+    def put(self, key: FinishedKey, etag: str, body: Any) -> None:
         with self._lock:
             self._bodies[key] = (time.monotonic(), etag, body)
             while len(self._bodies) > FINISHED_MAX:

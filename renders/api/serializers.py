@@ -75,6 +75,9 @@ def _telemetry(telemetry: RenderTelemetry | None, *, timeline: bool) -> dict[str
 _WORKER_NAME = re.compile(r"(?:worker )?(?<![\w.-])[\w.-]++@[\w.-]++")
 
 
+WITHDRAWN_MESSAGE = "Canceled at your request."
+
+
 def expanded_fields(request: Any) -> set[str]:
     """What `?expand=a,b` asks to include (the job's view and its JSON read it the same)."""
     raw = request.query_params.get("expand", "") if hasattr(request, "query_params") else ""
@@ -140,7 +143,7 @@ class RenderJobSerializer(serializers.ModelSerializer):
                 telemetry["versions"] = {}
             if error is not None:
                 error["message"] = _WORKER_NAME.sub("a worker", error["message"])
-        return {
+        body = {
             "id": str(job.pk),
             "status": job.status,
             "progress": job.progress,
@@ -165,6 +168,19 @@ class RenderJobSerializer(serializers.ModelSerializer):
             "telemetry": telemetry,
             "error": error,
         }
+        withdrawn_at = getattr(job, "request_withdrawn_at", None)
+        if withdrawn_at is not None and job.status != RenderJob.Status.CANCELED:
+            # The client canceled its request; the shared render may go on for others, but
+            # what this client asked for is over.
+            body |= {
+                "status": RenderJob.Status.CANCELED.value,
+                "finished_at": _when(withdrawn_at),
+                "result": None,
+                "fidelity": None,
+                "telemetry": None,
+                "error": {"code": "canceled", "message": WITHDRAWN_MESSAGE},
+            }
+        return body
 
     @extend_schema_field(
         {

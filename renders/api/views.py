@@ -29,7 +29,12 @@ from renders.api.serializers import (
 from renders.errors import IdempotencyMismatch, JobConflict, QuotaExceeded, RenderRequestError
 from renders.models import IdempotencyRecord, RenderJob, Worker
 from renders.selectors import render_job_for_poll, render_job_list, worker_list
-from renders.services import Requester, render_job_cancel, render_job_submit
+from renders.services import (
+    Requester,
+    render_job_cancel,
+    render_job_submit,
+    render_request_withdraw,
+)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -89,7 +94,8 @@ def _idempotency_key(request: Request) -> str | None:
 
 
 class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Submit renders and follow them. Clients list their own jobs; any job reads by id."""
+    """Submit renders and follow them. A client lists, reads and cancels the jobs it asked
+    for (identical requests share one job); staff see every job."""
 
     serializer_class = RenderJobSerializer
     filterset_class = RenderJobFilter
@@ -120,18 +126,22 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         except ValueError as exc:
             raise ValidationError({"wait": [str(exc)]}) from exc
         expand = "telemetry" if "telemetry" in expanded_fields(request) else ""
-        # Staff see more of a job than clients do: their bodies and ETags are kept apart.
-        expand += "|staff" if caller_is_staff(request) else "|client"
+        # Staff see more of a job than clients do, and a client only the jobs it asked
+        # for: bodies and ETags are kept apart by role, and clients' by client.
+        client = self._client_id()
+        expand += "|staff" if client is None else "|client"
         seen = request.headers.get("If-None-Match", "")
-        key = (str(kwargs.get("pk", "")), expand, request.build_absolute_uri("/"))
-        # Any caller may read any job by id (get_object checks nothing more), so a finished
-        # job's remembered body can be answered to whoever asks with the same role.
+        key = (str(kwargs.get("pk", "")), expand, request.build_absolute_uri("/"), client or "")
         remembered = finished_jobs.get(key)
         busy = False
         if remembered is None:
-            job = self.get_object()
+            job = self.get_object()  # a client's own request only, else 404
+            withdrawn = getattr(job, "request_withdrawn_at", None) is not None
+            if withdrawn:
+                expand += "|withdrawn"  # the client canceled: its view of the job is final
             etag = job_etag(job, expand=expand)
-            if wait and not job.is_terminal and (not seen or etag_matches(seen, etag)):
+            final = job.is_terminal or withdrawn
+            if wait and not final and (not seen or etag_matches(seen, etag)):
                 status_now = (job.status, job.progress)
 
                 def unchanged() -> bool:
@@ -146,7 +156,9 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                     # rather than at once.
                     busy = True
             body = self.get_serializer(job).data
-            if job.is_terminal:
+            if job.is_terminal and not withdrawn:
+                # Final for good: a finished job's requests can no longer be withdrawn (a
+                # withdrawn one can be asked again, so its body is not kept).
                 finished_jobs.put(key, etag, body)
         else:
             etag, body = remembered
@@ -165,11 +177,16 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_queryset(self) -> QuerySet[RenderJob]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
             return RenderJob.objects.none()
+        client = self._client_id()
         if self.action == "retrieve":
-            return render_job_for_poll()
-        if caller_is_staff(self.request) or self.action != "list":
-            return render_job_list()
-        return render_job_list(client_id=requester_of(self.request).client_id)
+            return render_job_for_poll(client_id=client)
+        return render_job_list(client_id=client)
+
+    def _client_id(self) -> str | None:
+        """None for staff (every job), else the client whose requests bound what it sees."""
+        if caller_is_staff(self.request):
+            return None
+        return requester_of(self.request).client_id
 
     @extend_schema(
         request=RenderSubmitSerializer,
@@ -203,7 +220,7 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             )
         except RenderRequestError as exc:
             raise RenderRequestRefused(exc) from exc
-        job = render_job_list().get(pk=result.job.pk)
+        job = render_job_list(client_id=self._client_id()).get(pk=result.job.pk)
         body = RenderJobSerializer(job, context=self.get_serializer_context()).data
         headers = {"Location": request.build_absolute_uri(f"{job.pk}/")}
         answer = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
@@ -218,15 +235,20 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        job = self.get_object()
-        if not caller_is_staff(request) and job.client_id != requester_of(request).client_id:
-            raise PermissionDenied("Only staff or the client that submitted a job may cancel it.")
+        """Staff cancel the job; a client withdraws its own request, and the job is canceled
+        only when no other request waits for it."""
+        job = self.get_object()  # a client's own request only, else 404
+        client = self._client_id()
         try:
-            job = render_job_cancel(job_id=job.pk)
+            if client is None:
+                render_job_cancel(job_id=job.pk)
+            else:
+                render_request_withdraw(job_id=job.pk, client_id=client)
         except RenderRequestError as exc:
             raise RenderRequestRefused(exc) from exc
         body = RenderJobSerializer(
-            render_job_list().get(pk=job.pk), context=self.get_serializer_context()
+            render_job_list(client_id=client).get(pk=job.pk),
+            context=self.get_serializer_context(),
         ).data
         return Response(body, status=status.HTTP_200_OK)
 

@@ -31,6 +31,7 @@ from renders.render_key import render_key_compute, render_request_normalise, see
 from renders.selectors import render_job_active_or_done, render_jobs_created_today
 from renders.services.dispatch import render_job_dispatch
 from renders.services.profiles import model_profile_resolve
+from renders.services.requests import render_request_record
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +188,10 @@ def _job_create(*, request: _Request, queue: str, requester: Requester) -> Rende
     )
 
 
+def _request_record(*, job: RenderJob, requester: Requester) -> None:
+    render_request_record(job=job, client_id=requester.client_id, label=requester.label)
+
+
 def _idempotent_replay(*, requester: Requester, key: str, fingerprint: str) -> SubmitResult | None:
     cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
     records = IdempotencyRecord.objects.filter(client_id=requester.client_id, key=key)
@@ -228,7 +233,7 @@ def render_job_submit(
             requester=requester, key=idempotency_key, fingerprint=fingerprint
         )
         if replay is not None:
-            return replay
+            return replay  # the same request again: recorded the first time
     request = _request_resolve(
         product_sku=product_sku, recipe=recipe, params=params, requester=requester
     )
@@ -237,11 +242,13 @@ def render_job_submit(
         # answered by a read, without the write transaction (on SQLite, its one lock).
         existing = render_job_active_or_done(render_key=request.render_key)
         if existing is not None:
+            _request_record(job=existing, requester=requester)
             return SubmitResult(job=existing, created=False)
     with transaction.atomic():
         result = _job_find_or_create(
             request=request, queue=queue, requester=requester, force=force, dispatch=dispatch
         )
+        _request_record(job=result.job, requester=requester)
         if idempotency_key:
             result = _idempotency_record(
                 requester=requester, key=idempotency_key, fingerprint=fingerprint, result=result

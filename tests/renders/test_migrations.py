@@ -141,3 +141,29 @@ def test_a_tilt_that_is_no_number_becomes_the_default(migrate):
     apps = migrate([("renders", "0004_tilt_is_a_parameter")])
     job = apps.get_model("renders", "RenderJob").objects.get(pk=old.pk)
     assert "tilt" not in job.params and job.params["options"] == {}
+
+
+def test_requests_are_made_for_every_job_and_every_idempotent_replay(migrate):
+    apps = migrate([("renders", "0011_reconcile_every_5s")])
+    product = apps.get_model("catalog", "TileProduct").objects.create(
+        sku="SQ-500-30",
+        name="Square",
+        shape="square",
+        width_mm=500,
+        height_mm=500,
+        thickness_mm=30,
+        granule_size="medium",
+    )
+    jobs = apps.get_model("renders", "RenderJob").objects
+    made = {"product": product, "params": {}, "engine_version": "2", "source": "api"}
+    shared = jobs.create(**made, render_key="k1", client_id="key:1", client_label="shop-a")
+    jobs.create(**made, render_key="k3", client_id="")  # made before clients were recorded
+    apps.get_model("renders", "IdempotencyRecord").objects.create(
+        client_id="key:2", key="i", request_hash="h", job=shared, created=False
+    )
+    apps = migrate([("renders", "0012_render_requests")])
+    requests = apps.get_model("renders", "RenderRequest").objects.order_by("client_id")
+    assert [(r.job_id, r.client_id, r.client_label) for r in requests] == [
+        (shared.pk, "key:1", "shop-a"),
+        (shared.pk, "key:2", ""),
+    ]

@@ -16,8 +16,6 @@ from renders.services import Requester, render_job_submit
 from renders.services.notify import render_job_notify
 from renders.worker.execute import render_job_execute
 
-REQUESTER = Requester(client_id="t", label="test", source="cli", sees_unpublished=True)
-
 
 @pytest.fixture(autouse=True)
 def fresh_memory():
@@ -26,18 +24,23 @@ def fresh_memory():
     poll.finished_jobs.clear()
 
 
-def submit(seed: int = 1) -> RenderJob:
+def requester_of(client) -> Requester:
+    return Requester(client_id=client.api_key.client_id, label="test", source="api")
+
+
+def submit(client, seed: int = 1) -> RenderJob:
+    """A job the client asked for (a client reads only those)."""
     return render_job_submit(
         product_sku="SQ-500-30",
         recipe="RED:60,BLACK:40",
-        requester=REQUESTER,
+        requester=requester_of(client),
         params=RenderParams(size=256, seed=seed),
         dispatch=False,
     ).job
 
 
 def test_an_unchanged_job_is_a_bodiless_304(render_client, demo_catalog):
-    job = submit()
+    job = submit(render_client)
     url = f"/api/v1/renders/{job.pk}/"
     first = render_client.get(url)
     etag = first.headers["ETag"]
@@ -51,7 +54,7 @@ def test_an_unchanged_job_is_a_bodiless_304(render_client, demo_catalog):
 
 
 def test_a_finished_job_is_answered_without_the_database(render_client, demo_catalog):
-    job = submit()
+    job = submit(render_client)
     assert render_job_execute(job_id=job.pk, worker_name="w1") == "succeeded"
     url = f"/api/v1/renders/{job.pk}/"
     first = render_client.get(url).json()
@@ -68,7 +71,7 @@ def test_a_finished_job_is_answered_without_the_database(render_client, demo_cat
 def test_a_long_poll_answers_as_soon_as_the_job_moves(
     transactional_db, render_client, demo_catalog, broker
 ):
-    job = submit()
+    job = submit(render_client)
     RenderJob.objects.filter(pk=job.pk).update(status="running", progress=10)
     url = f"/api/v1/renders/{job.pk}/?wait=20"
 
@@ -88,7 +91,7 @@ def test_a_long_poll_answers_as_soon_as_the_job_moves(
 
 
 def test_a_long_poll_with_an_old_etag_answers_at_once(render_client, demo_catalog, broker):
-    job = submit()
+    job = submit(render_client)
     RenderJob.objects.filter(pk=job.pk).update(status="running", progress=10)
     url = f"/api/v1/renders/{job.pk}/"
     old = render_client.get(url).headers["ETag"]
@@ -99,14 +102,14 @@ def test_a_long_poll_with_an_old_etag_answers_at_once(render_client, demo_catalo
 
 
 def test_a_long_poll_without_a_change_ends_after_its_wait(render_client, demo_catalog, broker):
-    job = submit()
+    job = submit(render_client)
     started = time.monotonic()
     answer = render_client.get(f"/api/v1/renders/{job.pk}/?wait=1")
     assert answer.status_code == 200 and 0.9 < time.monotonic() - started < 4
 
 
 def test_a_finished_job_never_waits(render_client, demo_catalog, broker):
-    job = submit()
+    job = submit(render_client)
     render_job_execute(job_id=job.pk, worker_name="w1")
     started = time.monotonic()
     assert render_client.get(f"/api/v1/renders/{job.pk}/?wait=30").status_code == 200
@@ -116,7 +119,7 @@ def test_a_finished_job_never_waits(render_client, demo_catalog, broker):
 def test_when_every_waiting_slot_is_taken_a_long_poll_answers_at_once(
     render_client, demo_catalog, broker, monkeypatch
 ):
-    job = submit()
+    job = submit(render_client)
     monkeypatch.setattr(poll, "_waiters", threading.BoundedSemaphore(1))
     assert poll._waiters.acquire(blocking=False)  # someone else is waiting
     started = time.monotonic()
@@ -127,14 +130,14 @@ def test_when_every_waiting_slot_is_taken_a_long_poll_answers_at_once(
 
 @pytest.mark.parametrize("wait", ["31", "-1", "1.5", "٣", "999"])
 def test_a_bad_wait_is_a_400_naming_it(render_client, demo_catalog, wait):
-    job = submit()
+    job = submit(render_client)
     answer = render_client.get(f"/api/v1/renders/{job.pk}/?wait={wait}")
     assert answer.status_code == 400
     assert "wait must be a whole number of seconds, 0..30" in answer.content.decode()
 
 
 def test_a_running_job_is_one_narrow_query(render_client, demo_catalog):
-    job = submit()
+    job = submit(render_client)
     RenderJob.objects.filter(pk=job.pk).update(status="running", progress=10)
     url = f"/api/v1/renders/{job.pk}/"
     render_client.get(url)  # the key is verified and remembered
@@ -149,7 +152,7 @@ def test_a_running_job_is_one_narrow_query(render_client, demo_catalog):
 def test_a_storefront_sees_no_worker_hosts_or_library_versions(
     render_client, staff_client, demo_catalog
 ):
-    job = submit()
+    job = submit(render_client)
     assert render_job_execute(job_id=job.pk, worker_name="render1@gpu-host-3") == "succeeded"
     url = f"/api/v1/renders/{job.pk}/"
     staff = staff_client.get(url).json()

@@ -226,7 +226,9 @@ def test_clients_list_their_own_jobs_and_staff_see_all(
     theirs = submit(key_client("shop-3", "render"), {**BODY, "seed": 3}).json()["id"]
     listed = [j["id"] for j in render_client.get("/api/v1/renders/").json()["results"]]
     assert listed == [mine]
-    assert render_client.get(f"/api/v1/renders/{theirs}/").status_code == 200
+    # Another client's job is not there at all for this one (404, not 403: no hint).
+    assert render_client.get(f"/api/v1/renders/{theirs}/").status_code == 404
+    assert staff_client.get(f"/api/v1/renders/{theirs}/").status_code == 200
     everything = {j["id"] for j in staff_client.get("/api/v1/renders/").json()["results"]}
     assert {mine, theirs} <= everything
 
@@ -255,7 +257,7 @@ def test_cancel_a_queued_job_at_once(render_client, catalog, submit):
 def test_only_the_submitter_or_staff_may_cancel(render_client, staff_client, catalog, submit):
     job = submit(render_client).json()
     stranger = key_client("stranger", "render")
-    assert stranger.post(f"/api/v1/renders/{job['id']}/cancel/").status_code == 403
+    assert stranger.post(f"/api/v1/renders/{job['id']}/cancel/").status_code == 404
     assert staff_client.post(f"/api/v1/renders/{job['id']}/cancel/").status_code == 200
 
 
