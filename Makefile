@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run dev test venv lint format bench clean
+.PHONY: run dev test faults venv lint format bench clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,13 @@ test: venv
 	$(PY) -m pytest; status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	  exit $$status
+
+# Real processes broken on purpose (kill -9, Redis down or hung, a full or read-only disk,
+# cut database connections, racing workers, 1,000 jobs); prints and writes the fault table
+# to var/faults-report.md. Needs root for its tmpfs mounts, PostgreSQL for one test.
+faults: venv
+	@mkdir -p "$${PLITKA_VAR_DIR:-var}"
+	PLITKA_FAULTS=1 $(PY) -m pytest tests/faults
 
 lint: venv
 	$(VENV)/bin/ruff check --fix .

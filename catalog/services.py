@@ -81,6 +81,11 @@ def catalog_image_replace(
     The previous current image stays as history. Safe to call twice with the same job: the
     second call returns the row the first made.
     """
+    # Two workers publishing to one slot at once: each would lock the old current row,
+    # and the second, finding it no longer current, would insert a second current image
+    # (the constraint refused it, and the job was left running: found by the fault
+    # suite's 1,000-job run). The product's row is one lock both take first.
+    list(TileProduct.objects.select_for_update().filter(pk=product.pk).values_list("pk"))
     current = (
         CatalogImage.objects.select_for_update()
         .filter(

@@ -161,6 +161,13 @@ RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 3)
 # beats every 2 s (renders/worker/execute.py), so 10 s is five missed beats; with the
 # reconciler every 5 s, a dead worker's job is queued again within 15 s.
 RENDER_HEARTBEAT_STALE_S = env_int("RENDER_HEARTBEAT_STALE_S", 10)
+# A result write that fails transiently (a full disk, an unreachable bucket) is tried again
+# this many times, waiting RENDER_STORE_RETRY_FIRST_S and doubling; then the job fails
+# with code storage_error. A read-only or forbidden media folder fails at once.
+RENDER_STORE_RETRIES = env_int("RENDER_STORE_RETRIES", 4)
+RENDER_STORE_RETRY_FIRST_S = float(env_str("RENDER_STORE_RETRY_FIRST_S", "0.25"))
+if not 0 <= RENDER_STORE_RETRIES <= 8 or not 0 <= RENDER_STORE_RETRY_FIRST_S <= 1:
+    raise ConfigError("need RENDER_STORE_RETRIES 0..8 and RENDER_STORE_RETRY_FIRST_S 0..1")
 # A queued job with no message in Redis after this long is dispatched again.
 RENDER_REDISPATCH_AFTER_S = env_int("RENDER_REDISPATCH_AFTER_S", 120)
 RENDER_STALE_SWEEP_LIMIT = env_int("RENDER_STALE_SWEEP_LIMIT", 50)

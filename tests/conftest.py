@@ -6,9 +6,14 @@ Django being set up.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
+
+# The fault suite (tests/faults) starts and breaks real processes for minutes: it runs
+# with `make faults` (PLITKA_FAULTS=1), not inside every `make test`.
+collect_ignore = [] if os.environ.get("PLITKA_FAULTS") == "1" else ["faults"]
 
 
 @pytest.fixture

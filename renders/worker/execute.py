@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, partial
+from typing import TypeVar
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -26,11 +29,12 @@ from renders.services.dispatch import render_job_dispatch
 from renders.services.notify import render_job_notify
 from renders.services.publish import render_job_publish
 from renders.services.transitions import job_mark_canceled, job_mark_failed
-from renders.storage import media_put, result_names
+from renders.storage import media_put_retrying, result_names, storage_error_is_transient
 from renders.worker.engine_input import render_spec_for
 from renders.worker.heartbeat import worker_heartbeat, worker_job_done
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HEARTBEAT_EVERY_S = 2.0
 CANCEL_CHECK_EVERY_S = 0.25
@@ -137,6 +141,32 @@ def _partners_lock(*, claim: _Claim, worker_name: str, key: str, room: int) -> l
     return partners
 
 
+DATABASE_CUT = (OperationalError, InterfaceError)
+
+
+@contextlib.contextmanager
+def _database_best_effort(what: str) -> Iterator[None]:
+    """For the writes a render can go on without (progress, heartbeats, cancel checks): a
+    cut connection (a database restart, a failover) is closed, so that the next write
+    connects afresh, and the render goes on. The job's own start and finish are not."""
+    try:
+        yield
+    except DATABASE_CUT as exc:
+        logger.warning("job %s skipped: the database connection failed (%s)", what, exc)
+        connection.close()
+
+
+def _database_retry(work: Callable[[], T]) -> T:
+    """Once more on a fresh connection if the database connection was cut (the work is
+    safe to repeat: it locks the job's row and checks its state first)."""
+    try:
+        return work()
+    except DATABASE_CUT as exc:
+        logger.warning("the database connection failed (%s); trying once more", exc)
+        connection.close()
+        return work()
+
+
 class _JobHooks:
     """Progress, cancel checks and heartbeats for the running job (or the jobs of one
     batch, which share them), cheap on the database."""
@@ -151,6 +181,10 @@ class _JobHooks:
         self.rows = RenderJob.objects.filter(pk__in=self.job_ids, status=RenderJob.Status.RUNNING)
 
     def progress(self, percent: int) -> None:
+        with _database_best_effort("progress"):
+            self._progress(percent)
+
+    def _progress(self, percent: int) -> None:
         percent = max(0, min(100, int(percent)))
         if percent <= self.last_progress:
             return
@@ -164,6 +198,11 @@ class _JobHooks:
         render_job_notify(job_ids=self.job_ids)
 
     def should_stop(self) -> bool:
+        with _database_best_effort("cancel check"):
+            return self._should_stop()
+        return False  # the database is away: go on, and look again at the next step
+
+    def _should_stop(self) -> bool:
         moment = time.monotonic()
         if moment - self.last_cancel_check < CANCEL_CHECK_EVERY_S:
             return False
@@ -173,6 +212,10 @@ class _JobHooks:
         return not RenderJob.objects.filter(pk__in=self.job_ids, cancel_requested=False).exists()
 
     def on_sample(self, sample: Sample) -> None:
+        with _database_best_effort("heartbeat"):
+            self._on_sample(sample)
+
+    def _on_sample(self, sample: Sample) -> None:
         moment = time.monotonic()
         if moment - self.last_beat < HEARTBEAT_EVERY_S:
             return
@@ -192,11 +235,21 @@ def render_job_execute(*, job_id: uuid.UUID | str, worker_name: str) -> str:
     claim = _claim(job_id=str(job_id), worker_name=worker_name)
     if claim is None:
         return "skipped"
+    claimed = [claim.job.pk]
     try:
         partners = _partners_claim(claim=claim, worker_name=worker_name)
+        claimed += [partner.job.pk for partner in partners]
         return _execute(claims=[claim, *partners], worker_name=worker_name)
+    except Exception:
+        # Not the engine (its errors fail the job): this worker's own bookkeeping broke.
+        # Back to the queue at once, rather than after the heartbeat goes stale; the
+        # attempt counts, so a job that always breaks here still ends failed.
+        with _database_best_effort("requeue after an error"):
+            _release(job_ids=claimed, worker_name=worker_name, attempt_counts=True)
+        raise
     finally:
-        worker_job_done(name=worker_name)
+        with _database_best_effort("worker status"):
+            worker_job_done(name=worker_name)
 
 
 def _execute(*, claims: list[_Claim], worker_name: str) -> str:
@@ -232,7 +285,9 @@ def _execute(*, claims: list[_Claim], worker_name: str) -> str:
             job_id=jobs[0].pk, code="engine_error", message=f"{type(exc).__name__}: {exc}"
         )
     ends = [
-        _store_and_finish(claim=claim, outcome=outcome, worker_name=worker_name)
+        _database_retry(
+            partial(_store_and_finish, claim=claim, outcome=outcome, worker_name=worker_name)
+        )
         for claim, outcome in zip(claims, outcomes, strict=True)
     ]
     return ends[0] if len(set(ends)) == 1 else ", ".join(ends)
@@ -240,6 +295,11 @@ def _execute(*, claims: list[_Claim], worker_name: str) -> str:
 
 def _partners_release(*, job_ids: list[uuid.UUID], worker_name: str) -> None:
     """Back to the queue, as they were before this worker took them, and sent again."""
+    _release(job_ids=job_ids, worker_name=worker_name, attempt_counts=False)
+
+
+def _release(*, job_ids: list[uuid.UUID], worker_name: str, attempt_counts: bool) -> None:
+    """Jobs this worker still runs back to the queue, and sent again."""
     if not job_ids:  # a job alone: nothing to give back
         return
     with transaction.atomic():
@@ -250,7 +310,7 @@ def _partners_release(*, job_ids: list[uuid.UUID], worker_name: str) -> None:
         )
         RenderJob.objects.filter(pk__in=released).update(
             status=RenderJob.Status.QUEUED,
-            attempts=F("attempts") - 1,
+            attempts=F("attempts") - (0 if attempt_counts else 1),
             worker="",
             device="",
             progress=0,
@@ -264,14 +324,24 @@ def _partners_release(*, job_ids: list[uuid.UUID], worker_name: str) -> None:
 def _store_and_finish(*, claim: _Claim, outcome: RenderOutcome, worker_name: str) -> str:
     job = claim.job
     stored_at = time.perf_counter()
+    delays = store_retry_delays()
+
+    def on_retry(error: BaseException, delay: float) -> None:
+        logger.warning("storing job %s's result: %s; trying again in %.2f s", job.pk, error, delay)
+        # Still alive: waiting on the store must not look like a dead worker.
+        RenderJob.objects.filter(pk=job.pk, status=RenderJob.Status.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
+
     try:
         image_name, thumb_name = result_names(outcome.digest)
-        media_put(name=image_name, content=outcome.png)
-        media_put(name=thumb_name, content=outcome.thumbnail_webp)
+        for name, content in ((image_name, outcome.png), (thumb_name, outcome.thumbnail_webp)):
+            media_put_retrying(name=name, content=content, delays=delays, on_retry=on_retry)
     except Exception as exc:
         logger.exception("storing the result of job %s failed", job.pk)
+        tries = f" (tried {len(delays) + 1} times)" if storage_error_is_transient(exc) else ""
         return _finish_failed(
-            job_id=job.pk, code="storage_error", message=f"{type(exc).__name__}: {exc}"
+            job_id=job.pk, code="storage_error", message=f"{type(exc).__name__}: {exc}{tries}"
         )
     return _finish_succeeded(
         job_id=job.pk,
@@ -281,6 +351,14 @@ def _store_and_finish(*, claim: _Claim, outcome: RenderOutcome, worker_name: str
         names=(image_name, thumb_name),
         store_started=stored_at,
     )
+
+
+def store_retry_delays() -> list[float]:
+    """Waits between tries of a result write that failed transiently: doubling from
+    RENDER_STORE_RETRY_FIRST_S, RENDER_STORE_RETRIES of them (4: 0.25 .. 2 s, 3.75 s in all,
+    well inside the heartbeat's staleness)."""
+    first = settings.RENDER_STORE_RETRY_FIRST_S
+    return [first * 2**i for i in range(settings.RENDER_STORE_RETRIES)]
 
 
 @transaction.atomic

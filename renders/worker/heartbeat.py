@@ -88,6 +88,9 @@ def _beat_forever(name: str) -> None:
                 worker_alive(name=name, device=device)
             except Exception:
                 logger.exception("worker heartbeat failed; trying again")
+                # A cut connection stays cut: close it so the next beat connects afresh
+                # (without this the thread failed every beat after a database restart).
+                connection.close()
             if _stop.wait(IDLE_HEARTBEAT_S):
                 return
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from catalog.models import CatalogImage
 from gpu_worker.params import RenderParams
+from renders import storage as storage_module
 from renders.models import RenderJob, RenderTelemetry
 from renders.services import Requester, render_job_submit
 from renders.worker import execute as execute_module
@@ -91,16 +93,53 @@ def test_an_engine_failure_is_recorded_with_a_clear_error(job, monkeypatch):
     assert not CatalogImage.objects.exists()
 
 
-def test_a_storage_failure_leaves_no_half_result(job, monkeypatch):
+def test_a_storage_failure_leaves_no_half_result(job, monkeypatch, settings):
+    settings.RENDER_STORE_RETRY_FIRST_S = 0.01
+    tries = []
+
     def full_disk(**kwargs):
+        tries.append(kwargs["name"])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(execute_module, "media_put", full_disk)
+    monkeypatch.setattr(storage_module, "media_put", full_disk)
     assert render_job_execute(job_id=job.pk, worker_name="w1") == "failed"
     job.refresh_from_db()
     assert job.error_code == "storage_error"
+    assert "No space left" in job.error_message and "tried 5 times" in job.error_message
+    assert len(tries) == 5  # a full disk may clear: tried again, with backoff
     assert not job.result_image
     assert not RenderTelemetry.objects.exists()
+
+
+def test_a_transient_storage_error_is_waited_out(job, monkeypatch, settings):
+    settings.RENDER_STORE_RETRY_FIRST_S = 0.01
+    real_put = storage_module.media_put
+    failures = iter([OSError(errno.EIO, "I/O error"), ConnectionResetError("reset")])
+
+    def flaky(**kwargs):
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(storage_module, "media_put", flaky)
+    assert render_job_execute(job_id=job.pk, worker_name="w1") == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (OSError(errno.ENOSPC, "full"), True),
+        (OSError(errno.EROFS, "read-only"), False),
+        (PermissionError(errno.EACCES, "forbidden"), False),
+        (TimeoutError(), True),
+        (ValueError("bad name"), False),
+        (type("EndpointConnectionError", (Exception,), {})(), True),
+        (type("ClientError", (Exception,), {"response": {"Error": {"Code": "SlowDown"}}})(), True),
+    ],
+)
+def test_which_storage_errors_are_worth_another_try(error, transient):
+    assert storage_module.storage_error_is_transient(error) is transient
 
 
 def test_the_snapshot_is_rendered_even_after_the_catalog_changes(job):
@@ -135,3 +174,20 @@ def test_a_render_past_the_soft_time_limit_fails_with_a_clear_error(job, monkeyp
     job.refresh_from_db()
     assert job.error_code == "time_limit"
     assert "ran past" in job.error_message
+
+
+def test_a_job_whose_bookkeeping_breaks_goes_back_to_the_queue_at_once(
+    job, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broken_publish(**kwargs):
+        raise RuntimeError("publishing broke")
+
+    monkeypatch.setattr(execute_module, "render_job_publish", broken_publish)
+    with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True) as sent:
+        render_job_execute(job_id=job.pk, worker_name="w1")
+    job.refresh_from_db()
+    # Not left running for the reconciler to find stale: queued, sent again, the try counted.
+    assert (job.status, job.worker, job.attempts) == ("queued", "", 1)
+    assert sent  # the dispatch
+    monkeypatch.undo()
+    assert render_job_execute(job_id=job.pk, worker_name="w2") == "succeeded"
