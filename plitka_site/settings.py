@@ -221,7 +221,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "plitka_site.api.ordering.StrictOrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "plitka_site.api.schema.EnvelopeAutoSchema",
     "EXCEPTION_HANDLER": "plitka_site.api.errors.exception_handler",
@@ -258,6 +258,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The API's documented body is JSON. Forms and multipart are still read (the browsable
+    # API posts them), but a schema offering three encodings led generated clients to
+    # send all three at once.
+    "PARSER_WHITELIST": ["plitka_site.api.parsers.StrictJSONParser"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "plitka_site.api.schema.filters_allow_empty_values",
+    ],
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -8,6 +8,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from catalog.api.filters import ProductFilter
 from catalog.api.serializers import (
     ColorSerializer,
     ProductSerializer,
@@ -37,7 +38,7 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ProductSerializer
     lookup_field = "sku"
-    filterset_fields = ["shape", "granule_size", "is_published"]
+    filterset_class = ProductFilter
     ordering_fields = ["sku", "name", "width_mm", "created_at"]
 
     def get_queryset(self) -> QuerySet[TileProduct]:

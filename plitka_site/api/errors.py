@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -32,7 +33,24 @@ def _summary(fields: dict[str, Any]) -> str:
     return " | ".join(parts) or "The request is not valid."
 
 
+DATABASE_RETRY_AFTER_S = 5
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """The database refused, dropped the connection or cut a statement at its timeout."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+    default_detail = "The database did not answer in time; try again in a few seconds."
+    wait = DATABASE_RETRY_AFTER_S  # DRF's handler sends it as Retry-After
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError):
+        # A database restart, a failover or the statement timeout: the client may try
+        # again, so a 503 that says when, not a 500 that says "our bug".
+        logger.warning("database unavailable during %s: %s", context.get("view"), exc)
+        exc = DatabaseUnavailable()
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, PermissionDenied):

@@ -40,6 +40,8 @@ _EVERY_OPERATION = {
     403: "The key's scope (or the caller) may not do this.",
     406: "The Accept header asks for a format other than JSON.",
     429: "Too many requests for this key (see Retry-After).",
+    503: "The database did not answer in time (a restart, a failover, the statement "
+    "timeout); try again after Retry-After seconds.",
 }
 _WITH_A_BODY = {
     413: "The body is larger than the API accepts (64 KiB by default).",
@@ -68,3 +70,21 @@ class EnvelopeAutoSchema(AutoSchema):
                     direction=direction,
                 )
         return responses
+
+
+# Query parameters that are not filters: an empty value is no value for them.
+_NOT_FILTERS = {"page", "page_size", "ordering", "wait", "expand"}
+
+
+def filters_allow_empty_values(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A list filter left empty (`?status=`, as an HTML filter form sends it) filters
+    nothing; the schema says so, so a client generator or a fuzzer does not take it for
+    an invalid value."""
+    for methods in result.get("paths", {}).values():
+        operation = methods.get("get")
+        if operation is None:
+            continue
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") == "query" and parameter["name"] not in _NOT_FILTERS:
+                parameter["allowEmptyValue"] = True
+    return result

@@ -12,6 +12,7 @@ from django_filters.fields import IsoDateTimeField
 
 from gpu_worker.param_kinds import ChoiceParam
 from gpu_worker.params import render_param_declarations
+from plitka_site.api.filtersets import NamedChoicesFilterSet
 from renders.models import RenderJob
 from renders.selectors import render_jobs_with_param
 
@@ -37,7 +38,7 @@ class _UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = _UtcDateTimeField
 
 
-class _RenderJobFilterBase(django_filters.FilterSet):
+class _RenderJobFilterBase(NamedChoicesFilterSet):
     product = django_filters.CharFilter(field_name="product__sku")
     created_after = _UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = _UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
@@ -47,13 +48,18 @@ class _RenderJobFilterBase(django_filters.FilterSet):
         fields = ["product", "status", "source", "queue"]
 
 
-def _param_filter(name: str, param: ChoiceParam) -> django_filters.CharFilter:
+def _param_filter(name: str, param: ChoiceParam) -> django_filters.ChoiceFilter:
     # Parameters live in the job's `params` JSON; a key lookup reads them on SQLite and
     # PostgreSQL alike.
     def method(jobs: QuerySet[RenderJob], _field: str, value: str) -> QuerySet[RenderJob]:
         return render_jobs_with_param(jobs=jobs, name=name, value=value)
 
-    return django_filters.CharFilter(method=method, help_text=param.describe())
+    # Its choices in the schema (an enum), and anything else a 400 naming them.
+    return django_filters.ChoiceFilter(
+        method=method,
+        choices=[(choice, choice) for choice in param.options()],
+        help_text=param.describe(),
+    )
 
 
 def _param_filters() -> dict[str, Any]:

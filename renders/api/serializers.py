@@ -9,6 +9,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.recipes import MAX_COMPONENTS, MAX_RECIPE_TEXT
 from gpu_worker.params import RenderParams, render_param_declarations
 from plitka_site.api.fields import CheckedJSONField
 from plitka_site.api.permissions import caller_is_staff
@@ -16,11 +17,42 @@ from renders.api.params import render_param_fields
 from renders.models import RenderJob, RenderTelemetry, Worker
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "description": "A stored recipe's id"},
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_RECIPE_TEXT,
+                "pattern": r"\S",
+                "description": "COLOR:PERCENT pairs, e.g. RED:60,BLACK:40",
+            },
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_COMPONENTS,
+                "items": {
+                    "type": "object",
+                    "required": ["color", "percent"],
+                    "properties": {
+                        "color": {"type": "string", "minLength": 1, "maxLength": 60},
+                        "percent": {"type": "integer", "minimum": 1, "maximum": 100},
+                    },
+                },
+            },
+        ]
+    }
+)
+class RecipeValueField(CheckedJSONField):
+    """A recipe as a render request names it: a stored recipe's id, or the recipe itself."""
+
+
 class RenderSubmitSerializer(serializers.Serializer):
     """Product and recipe, plus one field per render parameter (see gpu_worker.params)."""
 
     product = serializers.CharField(max_length=32, help_text="Product SKU, e.g. SQ-500-30")
-    recipe = CheckedJSONField(
+    recipe = RecipeValueField(
         help_text="A recipe id, a list of {color, percent}, or 'RED:60,BLACK:40'"
     )
 

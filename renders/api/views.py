@@ -259,6 +259,7 @@ class WorkerViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = WorkerSerializer
     permission_classes = [IsStaff]
     pagination_class = None
+    filter_backends: list[type] = []  # a short list in one fixed order
 
     def get_queryset(self) -> QuerySet[Worker]:
         return worker_list()

@@ -23,3 +23,18 @@ def test_the_web_process_redis_pool_has_short_timeouts():
     assert kwargs["socket_timeout"] == SOCKET_TIMEOUT_S
     assert kwargs["socket_connect_timeout"] == SOCKET_TIMEOUT_S
     assert SOCKET_TIMEOUT_S <= 0.5
+
+
+def test_a_database_that_does_not_answer_is_a_503_with_retry_after(render_client, monkeypatch):
+    from django.db import OperationalError
+
+    from renders.api import views
+
+    def cut(**kwargs):
+        raise OperationalError("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(views, "render_job_list", cut)
+    answer = render_client.get("/api/v1/renders/")
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.json()["error"]["code"] == "unavailable"

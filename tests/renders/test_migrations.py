@@ -29,8 +29,8 @@ def migrate(transactional_db: Any) -> Iterator[Callable[[list[tuple[str, str]]],
     _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
-def _old_job(apps: Any, *, seed: int, key: str) -> Any:
-    product = apps.get_model("catalog", "TileProduct").objects.create(
+def _product(apps: Any) -> Any:
+    return apps.get_model("catalog", "TileProduct").objects.create(
         sku="SQ-500-30",
         name="Square",
         shape="square",
@@ -39,6 +39,10 @@ def _old_job(apps: Any, *, seed: int, key: str) -> Any:
         thickness_mm=30,
         granule_size="medium",
     )
+
+
+def _old_job(apps: Any, *, seed: int, key: str) -> Any:
+    product = _product(apps)
     geometry = {
         "sku": "SQ-500-30",
         "shape": "square",
@@ -145,15 +149,7 @@ def test_a_tilt_that_is_no_number_becomes_the_default(migrate):
 
 def test_requests_are_made_for_every_job_and_every_idempotent_replay(migrate):
     apps = migrate([("renders", "0011_reconcile_every_5s")])
-    product = apps.get_model("catalog", "TileProduct").objects.create(
-        sku="SQ-500-30",
-        name="Square",
-        shape="square",
-        width_mm=500,
-        height_mm=500,
-        thickness_mm=30,
-        granule_size="medium",
-    )
+    product = _product(apps)
     jobs = apps.get_model("renders", "RenderJob").objects
     made = {"product": product, "params": {}, "engine_version": "2", "source": "api"}
     shared = jobs.create(**made, render_key="k1", client_id="key:1", client_label="shop-a")

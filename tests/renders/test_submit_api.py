@@ -286,3 +286,14 @@ def test_list_filters_on_parameters_by_their_declared_choices(render_client, cat
     listed = render_client.get("/api/v1/renders/", {"view": "perspective", "engine": "procedural"})
     ids = {job["id"] for job in listed.json()["results"]}
     assert side in ids and top not in ids
+
+
+@pytest.mark.parametrize(
+    "recipe",
+    ["RED:60,BLACK:40", '[{"color": "RED", "percent": 60}, {"color": "BLACK", "percent": 40}]'],
+)
+def test_a_form_post_takes_the_recipe_as_text_or_json(render_client, catalog, submit, recipe):
+    form = {"product": "SQ-500-30", "recipe": recipe, "size": "256", "seed": "7"}
+    with_form = render_client.post("/api/v1/renders/", form, format="multipart")
+    assert with_form.status_code == 201, with_form.json()
+    assert with_form.json()["recipe_canonical"] == "BLACK:40,RED:60"
