@@ -40,8 +40,9 @@ def _refuse(status: int, code: str, message: str) -> JsonResponse:
 
 
 class RequestGuardMiddleware:
-    """Refuses, for /api/ paths, bodies over API_MAX_BODY_BYTES (413) and control
-    characters in the path, the query string or the headers the API reads (400)."""
+    """Refuses, for /api/ paths, bodies over API_MAX_BODY_BYTES (413), control characters
+    in the path, the query string or the headers the API reads, and a query parameter given
+    more than once (400)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -71,6 +72,15 @@ class RequestGuardMiddleware:
             if any(_has_control(text) for text in (name, *values)):
                 return _refuse(
                     400, "invalid", f"The query parameter {quoted(name)} has a control character."
+                )
+            if len(values) > 1:
+                # Every parameter of this API takes one value; Django would silently use
+                # the last one given (`?wait=abc&wait=` read as no wait at all).
+                return _refuse(
+                    400,
+                    "invalid",
+                    f"The query parameter {quoted(name)} is given {len(values)} times; "
+                    "give it once (several sort fields go comma-separated in one).",
                 )
         for header in _HEADERS:
             if _has_control(request.META.get(header, "")):

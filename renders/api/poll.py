@@ -87,9 +87,9 @@ _waiters = threading.BoundedSemaphore(max(0, settings.API_LONG_POLL_WAITERS))
 
 def wait_seconds(raw: str | None) -> int:
     """`?wait=` as whole seconds, 0..LONG_POLL_MAX_S; ValueError names a bad one."""
-    if raw is None or raw == "":
+    if raw is None:
         return 0
-    if len(raw) > 2 or not raw.isascii() or not raw.isdigit():
+    if not raw or len(raw) > 2 or not raw.isascii() or not raw.isdigit():
         raise ValueError(f"wait must be a whole number of seconds, 0..{LONG_POLL_MAX_S}")
     seconds = int(raw)
     if seconds > LONG_POLL_MAX_S:

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from plitka_site.api.permissions import IsStaff, caller_is_staff
 from plitka_site.api.schema import ErrorEnvelopeSerializer
 from plitka_site.apikeys.models import ApiKey
+from renders.api.examples import POLL_EXAMPLES, SUBMIT_EXAMPLES
 from renders.api.filters import RenderJobFilter
 from renders.api.poll import etag_matches, finished_jobs, job_etag, wait_for_change, wait_seconds
 from renders.api.serializers import (
@@ -37,6 +38,7 @@ from renders.services import (
 )
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+EXPANDABLE = ("telemetry",)
 
 
 # The HTTP answer to each domain refusal; anything else a service refuses is a 400.
@@ -113,11 +115,12 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             OpenApiParameter(
                 "expand",
                 str,
-                enum=["telemetry"],
+                enum=list(EXPANDABLE),
                 description="telemetry: include the resource samples' timeline.",
             ),
         ],
         responses={200: RenderJobSerializer, 304: None},
+        examples=POLL_EXAMPLES,
     )
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One job, as a storefront polls it (see renders/api/poll.py)."""
@@ -125,7 +128,12 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             wait = wait_seconds(request.query_params.get("wait"))
         except ValueError as exc:
             raise ValidationError({"wait": [str(exc)]}) from exc
-        expand = "telemetry" if "telemetry" in expanded_fields(request) else ""
+        asked = expanded_fields(request)
+        if unknown := sorted(asked - {"", *EXPANDABLE}):
+            raise ValidationError(
+                {"expand": [f"cannot expand {', '.join(unknown)[:100]}; only: telemetry"]}
+            )
+        expand = "telemetry" if "telemetry" in asked else ""
         # Staff see more of a job than clients do, and a client only the jobs it asked
         # for: bodies and ETags are kept apart by role, and clients' by client.
         client = self._client_id()
@@ -203,7 +211,16 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 "(Retry-After says until when).",
             ),
         },
-        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER)],
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                {"type": "string", "maxLength": 200},
+                OpenApiParameter.HEADER,
+                description="Printable ASCII, e.g. a UUID: a retry with the same key and body "
+                "is answered as the first request was, for 24 h; with another body, 422.",
+            )
+        ],
+        examples=SUBMIT_EXAMPLES,
     )
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         payload = RenderSubmitSerializer(data=request.data)

@@ -128,7 +128,7 @@ def test_when_every_waiting_slot_is_taken_a_long_poll_answers_at_once(
     assert time.monotonic() - started < 2
 
 
-@pytest.mark.parametrize("wait", ["31", "-1", "1.5", "٣", "999"])
+@pytest.mark.parametrize("wait", ["31", "-1", "1.5", "٣", "999", ""])
 def test_a_bad_wait_is_a_400_naming_it(render_client, demo_catalog, wait):
     job = submit(render_client)
     answer = render_client.get(f"/api/v1/renders/{job.pk}/?wait={wait}")
@@ -169,3 +169,10 @@ def test_a_storefront_sees_no_worker_hosts_or_library_versions(
     poll.finished_jobs.clear()
     lost = render_client.get(url).json()["error"]["message"]
     assert lost == "a worker stopped heartbeating; gave up."
+
+
+def test_expanding_anything_but_telemetry_is_a_400_naming_it(render_client, demo_catalog):
+    job = submit(render_client)
+    answer = render_client.get(f"/api/v1/renders/{job.pk}/?expand=telemetry,timeline")
+    assert answer.status_code == 400
+    assert answer.json()["error"]["fields"]["expand"] == ["cannot expand timeline; only: telemetry"]

@@ -135,3 +135,9 @@ def test_an_idempotency_key_over_the_limit_is_400_not_cut_short(render_client, d
     longer = render_client.post(RENDERS, GOOD, format="json", HTTP_IDEMPOTENCY_KEY="k" * 201)
     assert longer.status_code == 400
     assert "Idempotency-Key" in _error(longer)["fields"]
+
+
+def test_a_query_parameter_given_twice_is_400_not_the_last_one_silently(render_client):
+    answer = render_client.get("/api/v1/products/?shape=bogus&shape=brick")
+    assert answer.status_code == 400
+    assert "'shape' is given 2 times" in answer.json()["error"]["message"]

@@ -43,6 +43,10 @@ def server(transactional_db, demo_catalog, tmp_path) -> Iterator[str]:
         "SECURE_SSL_REDIRECT": "0",
         "SECRET_KEY": "fuzz-only-secret-key-" + "x" * 40,
         "ALLOWED_HOSTS": "127.0.0.1",
+        # `?wait=` is parsed and bounded as always, then answered at once (as when every
+        # waiting slot is taken): a long poll on a job no worker runs would hold each
+        # generated request up to 30 s. The long poll itself: tests/renders/test_poll.py.
+        "API_LONG_POLL_WAITERS": "0",
     }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
