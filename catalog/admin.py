@@ -5,14 +5,16 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from catalog.admin_forms import COLOR_DATALIST_ID, RecipeComponentForm, RecipeComponentFormSet
 from catalog.models import CatalogImage, Color, ColorRecipe, RecipeComponent, TileProduct
-from catalog.selectors import color_list
+from catalog.selectors import catalog_images_of, color_list, products_with_cover
 from catalog.services import recipe_update
 
 
@@ -85,12 +87,85 @@ def product_action_register(action: ProductAction) -> ProductAction:
     return action
 
 
+GALLERY_MAX = 60  # pictures on a product's page, current and past each
+_GALLERY_CARD = (
+    '<figure style="margin:0;width:180px"><a href="{}"><img src="{}" alt="" '
+    'style="width:180px;height:180px;object-fit:cover;border-radius:4px"></a>'
+    '<figcaption style="font-size:11px;line-height:1.4">{}<br>{} {}°, {} px<br>{}{}'
+    "</figcaption></figure>"
+)
+
+
+def _card(image: CatalogImage) -> tuple[object, ...]:
+    fidelity = image.fidelity or {}
+    error = fidelity.get("max_share_error_pp")
+    when = image.superseded_at or image.created_at
+    job = (
+        format_html(
+            '<br><a href="{}">job</a>',
+            reverse("admin:renders_renderjob_change", args=[image.render_job_id]),
+        )
+        if image.render_job_id
+        else ""
+    )
+    return (
+        image.image.url,
+        (image.thumbnail or image.image).url,
+        image.recipe_canonical,
+        image.view,
+        image.angle,
+        image.width,
+        f"{when:%Y-%m-%d %H:%M}" + (f", share error {error:.1f} pp" if error is not None else ""),
+        job,
+    )
+
+
 @admin.register(TileProduct)
 class TileProductAdmin(admin.ModelAdmin):
-    list_display = ["sku", "name", "shape", "size_display", "granule_size", "is_published"]
+    list_display = [
+        "cover",
+        "sku",
+        "name",
+        "shape",
+        "size_display",
+        "granule_size",
+        "is_published",
+    ]
+    list_display_links = ["sku"]
     list_filter = ["shape", "granule_size", "is_published"]
     search_fields = ["sku", "name"]
     actions = ["publish", "unpublish"]
+    readonly_fields = ["gallery", "history"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TileProduct]:
+        return products_with_cover(super().get_queryset(request))
+
+    @admin.display(description="")
+    def cover(self, product: TileProduct) -> str:
+        name = getattr(product, "cover_thumbnail", "")
+        if not name:
+            return "-"
+        return format_html('<img src="{}" style="height:48px" alt="">', default_storage.url(name))
+
+    @admin.display(description="Pictures shown now")
+    def gallery(self, product: TileProduct) -> str:
+        images = catalog_images_of(product=product, current=True, limit=GALLERY_MAX)
+        if not images:
+            return "No pictures yet: render this product from the list's actions."
+        return format_html(
+            '<div style="display:flex;flex-wrap:wrap;gap:12px">{}</div>',
+            format_html_join("", _GALLERY_CARD, (_card(image) for image in images)),
+        )
+
+    @admin.display(description="Shown before")
+    def history(self, product: TileProduct) -> str:
+        images = catalog_images_of(product=product, current=False, limit=GALLERY_MAX)
+        if not images:
+            return "-"
+        return format_html(
+            '<div style="display:flex;flex-wrap:wrap;gap:12px;opacity:.75">{}</div>',
+            format_html_join("", _GALLERY_CARD, (_card(image) for image in images)),
+        )
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

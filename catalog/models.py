@@ -151,6 +151,9 @@ class CatalogImage(models.Model):
     height = models.PositiveIntegerField()
     render_key = models.CharField(max_length=64, db_index=True)
     render_job_id = models.UUIDField(null=True, blank=True, db_index=True)
+    fidelity = models.JSONField(
+        null=True, blank=True, help_text="The render's measured colour accuracy, as the job has it."
+    )
     is_current = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     superseded_at = models.DateTimeField(null=True, blank=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
-from catalog.models import Color, ColorRecipe, TileProduct
+from catalog.models import CatalogImage, Color, ColorRecipe, TileProduct
 from catalog.palette import PaletteColor
 from catalog.recipes import ColorName, Recipe, recipe_parse
 
@@ -50,6 +50,48 @@ def recipe_validate(*, value: object) -> Recipe:
 def product_list(*, include_unpublished: bool) -> QuerySet[TileProduct]:
     products = TileProduct.objects.all()
     return products if include_unpublished else products.filter(is_published=True)
+
+
+def product_list_with_images(
+    *, include_unpublished: bool, recipe: Recipe | None = None, view: str = ""
+) -> QuerySet[TileProduct]:
+    """Products, each with `current_images`: the pictures it shows now (one per recipe, view
+    and angle), narrowed to one recipe and view when given."""
+    images = CatalogImage.objects.filter(is_current=True).order_by(
+        "recipe_canonical", "view", "angle"
+    )
+    if recipe is not None:
+        images = images.filter(recipe_canonical=recipe.canonical)
+    if view:
+        images = images.filter(view=view)
+    return product_list(include_unpublished=include_unpublished).prefetch_related(
+        Prefetch("images", queryset=images, to_attr="current_images")
+    )
+
+
+def catalog_image_current(
+    *, product: TileProduct, recipe: Recipe, view: str, angle: int
+) -> CatalogImage | None:
+    """The picture the product shows now for this recipe, view and angle, if any."""
+    return CatalogImage.objects.filter(
+        product=product, recipe_canonical=recipe.canonical, view=view, angle=angle, is_current=True
+    ).first()
+
+
+def products_with_cover(queryset: QuerySet[TileProduct]) -> QuerySet[TileProduct]:
+    """Each product with `cover_thumbnail`: the file name of its newest current picture's
+    thumbnail (one subquery, not one query per row of a list)."""
+    newest = CatalogImage.objects.filter(product=OuterRef("pk"), is_current=True).order_by(
+        "-created_at"
+    )
+    return queryset.annotate(cover_thumbnail=Subquery(newest.values("thumbnail")[:1]))
+
+
+def catalog_images_of(*, product: TileProduct, current: bool, limit: int) -> list[CatalogImage]:
+    """A product's pictures: those it shows now, or those it showed before (newest first)."""
+    images = CatalogImage.objects.filter(product=product, is_current=current)
+    order = ("recipe_canonical", "view", "angle") if current else ("-superseded_at",)
+    return list(images.order_by(*order)[:limit])
 
 
 def product_get(*, sku: str, include_unpublished: bool) -> TileProduct | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -75,6 +76,7 @@ def catalog_image_replace(
     render_key: str,
     render_job_id: UUID | None,
     thumbnail_name: str = "",
+    fidelity: dict[str, Any] | None = None,
 ) -> CatalogImage:
     """Make an already stored file the product's current image for this slot.
 
@@ -112,6 +114,7 @@ def catalog_image_replace(
         height=height,
         render_key=render_key,
         render_job_id=render_job_id,
+        fidelity=fidelity,
     )
     image.image.name = image_name
     image.thumbnail.name = thumbnail_name

@@ -7,9 +7,10 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import Color, ColorRecipe, TileProduct
+from catalog.models import CatalogImage, Color, ColorRecipe, TileProduct
 from catalog.recipes import Recipe, RecipeError
 from catalog.selectors import recipe_validate
+from plitka_site.api.media import media_url
 
 
 class ColorSerializer(serializers.ModelSerializer):
@@ -23,7 +24,45 @@ class ColorSerializer(serializers.ModelSerializer):
         return [round(v, 1) for v in color.lab]
 
 
+class CatalogImageSerializer(serializers.ModelSerializer):
+    """A picture a product shows now, for one recipe, view and angle."""
+
+    recipe = serializers.CharField(source="recipe_canonical")
+    # Plain values, as a render's `view` has them: one enum in the schema for both.
+    view = serializers.ChoiceField(choices=list(CatalogImage.View.values))
+    image = serializers.SerializerMethodField()
+    thumbnail = serializers.SerializerMethodField()
+    render_job = serializers.UUIDField(source="render_job_id", allow_null=True)
+    fidelity = serializers.JSONField(allow_null=True)
+
+    class Meta:
+        model = CatalogImage
+        fields = [
+            "recipe",
+            "view",
+            "angle",
+            "image",
+            "thumbnail",
+            "width",
+            "height",
+            "created_at",
+            "render_job",
+            "fidelity",
+        ]
+
+    def get_image(self, image: CatalogImage) -> str:
+        return media_url(self.context.get("request"), image.image) or ""
+
+    def get_thumbnail(self, image: CatalogImage) -> str | None:
+        return media_url(self.context.get("request"), image.thumbnail)
+
+
 class ProductSerializer(serializers.ModelSerializer):
+    images = serializers.SerializerMethodField(
+        help_text="The pictures the product shows now, one per recipe, view and angle "
+        "(?recipe= and ?view= narrow them)."
+    )
+
     class Meta:
         model = TileProduct
         fields = [
@@ -35,7 +74,15 @@ class ProductSerializer(serializers.ModelSerializer):
             "thickness_mm",
             "granule_size",
             "is_published",
+            "images",
         ]
+
+    @extend_schema_field(CatalogImageSerializer(many=True))
+    def get_images(self, product: TileProduct) -> list[dict[str, Any]]:
+        images = getattr(product, "current_images", None)
+        if images is None:
+            return []
+        return list(CatalogImageSerializer(images, many=True, context=self.context).data)
 
 
 class ComponentSerializer(serializers.Serializer):

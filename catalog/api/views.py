@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -15,8 +18,14 @@ from catalog.api.serializers import (
     RecipeInputSerializer,
     RecipeSerializer,
 )
-from catalog.models import Color, ColorRecipe, TileProduct
-from catalog.selectors import color_list, product_list, recipe_list
+from catalog.models import CatalogImage, Color, ColorRecipe, TileProduct
+from catalog.recipes import RecipeError
+from catalog.selectors import (
+    color_list,
+    product_list_with_images,
+    recipe_list,
+    recipe_validate,
+)
 from catalog.services import recipe_create
 from plitka_site.api.permissions import caller_is_staff
 
@@ -33,6 +42,25 @@ class ColorViewSet(viewsets.ReadOnlyModelViewSet):
         return color_list()
 
 
+# A recipe in a query string: printable ASCII, short enough that a URL carrying it stays
+# well inside the 4 KB request line gunicorn reads (past it, its own HTML 414).
+RECIPE_QUERY = {"type": "string", "maxLength": 300, "pattern": "^[ -~]*$"}
+
+# Which of its pictures a product answer carries (each product, all of them by default).
+IMAGE_FILTERS = [
+    OpenApiParameter(
+        "recipe",
+        RECIPE_QUERY,
+        description="Only the pictures of this recipe, e.g. RED:60,BLACK:40 (any order).",
+    ),
+    OpenApiParameter(
+        "view",
+        {"type": "string", "enum": list(CatalogImage.View.values)},
+        description="Only the pictures from this view.",
+    ),
+]
+
+
 class ProductViewSet(viewsets.ReadOnlyModelViewSet):
     """Tile products; storefront keys see published products only."""
 
@@ -41,8 +69,30 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = ProductFilter
     ordering_fields = ["sku", "name", "width_mm", "created_at"]
 
+    @extend_schema(parameters=IMAGE_FILTERS)
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(parameters=IMAGE_FILTERS)
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().retrieve(request, *args, **kwargs)
+
     def get_queryset(self) -> QuerySet[TileProduct]:
-        return product_list(include_unpublished=caller_is_staff(self.request))
+        if getattr(self, "swagger_fake_view", False):
+            return TileProduct.objects.none()
+        params = self.request.query_params
+        recipe = None
+        if raw := params.get("recipe", ""):
+            try:
+                recipe = recipe_validate(value=raw)
+            except RecipeError as exc:
+                raise ValidationError({"recipe": exc.problems}) from exc
+        view = params.get("view", "")
+        if view and view not in CatalogImage.View.values:
+            raise ValidationError({"view": [f"one of: {', '.join(CatalogImage.View.values)}"]})
+        return product_list_with_images(
+            include_unpublished=caller_is_staff(self.request), recipe=recipe, view=view
+        )
 
 
 class RecipeViewSet(

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from catalog.recipes import MAX_COMPONENTS, MAX_RECIPE_TEXT
 from gpu_worker.params import RenderParams, render_param_declarations
 from plitka_site.api.fields import CheckedJSONField
+from plitka_site.api.media import media_url
 from plitka_site.api.permissions import caller_is_staff
 from renders.api.params import render_param_fields
 from renders.models import RenderJob, RenderTelemetry, Worker
@@ -70,13 +71,6 @@ class TelemetrySerializer(serializers.ModelSerializer):
     class Meta:
         model = RenderTelemetry
         exclude = ["id", "job"]
-
-
-def _url(request: Any, field: Any) -> str | None:
-    if not field:
-        return None
-    url = field.url
-    return request.build_absolute_uri(url) if request is not None else url
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -253,8 +247,8 @@ class RenderJobSerializer(serializers.ModelSerializer):
             return None
         request = self.context.get("request")
         return {
-            "image": _url(request, job.result_image),
-            "thumbnail": _url(request, job.result_thumbnail),
+            "image": media_url(request, job.result_image),
+            "thumbnail": media_url(request, job.result_thumbnail),
             "width": job.result_width,
             "height": job.result_height,
         }

@@ -1,9 +1,14 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from renders.api.product_image import ProductImageView
 from renders.api.views import RenderJobViewSet, WorkerViewSet
 
 router = SimpleRouter()
 router.register("renders", RenderJobViewSet, basename="render")
 router.register("workers", WorkerViewSet, basename="worker")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("products/<str:sku>/image/", ProductImageView.as_view(), name="product-image"),
+    *router.urls,
+]

@@ -24,4 +24,5 @@ def render_job_publish(*, job: RenderJob) -> CatalogImage:
         height=job.result_height,
         render_key=job.render_key,
         render_job_id=job.pk,
+        fidelity=job.fidelity,
     )

@@ -429,6 +429,7 @@ def _finish_succeeded(
     job.result_image.name = image_name
     job.result_thumbnail.name = thumb_name
     job.result_width, job.result_height = outcome.width, outcome.height
+    job.fidelity = outcome.fidelity  # before publishing: the catalog image carries it too
     render_job_publish(job=job)
     finished = timezone.now()
     store_s = time.perf_counter() - store_started

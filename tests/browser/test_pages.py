@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from catalog.models import TileProduct
 from gpu_worker.params import RenderParams
 from renders.services import Requester, render_job_submit
 from renders.worker.execute import render_job_execute
+from tests.loopback import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# Screenshots are kept as the suite's artifacts, to look at after a run.
+SCREENSHOTS = ROOT / os.environ.get("PLITKA_VAR_DIR", "var") / "screenshots"
+
+
+def save_screenshot(browser, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.set_window_size(1440, 1000)
+    browser.save_screenshot(str(SCREENSHOTS / name))
 
 
 def login(browser, live_server, username: str, password: str) -> None:
@@ -119,3 +131,34 @@ def test_an_experiments_contact_sheet_shows_every_cell_and_adopts_the_winners(
     )
     assert "Profile tiny now picks" in message.text
     assert [row["up_to"] for row in ModelProfile.objects.get().control_by_angle] == [22, 202, 359]
+
+
+def test_a_product_page_shows_its_pictures_and_the_list_a_thumbnail(
+    browser, live_server, staff_user, demo_catalog, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SERVE_MEDIA = True
+    requester = Requester(client_id="t", label="t", source="cli", sees_unpublished=True)
+    for view, angle in (("top", 0), ("perspective", 30), ("perspective", 210)):
+        job = render_job_submit(
+            product_sku="PZ-500-30",
+            recipe="RED:60,BLACK:40",
+            requester=requester,
+            params=RenderParams(size=256, view=view, angle=angle),
+        ).job
+        assert render_job_execute(job_id=job.pk, worker_name="w1") == "succeeded"
+
+    login(browser, live_server, "staff", "staff-pass-123")
+    browser.get(f"{live_server.url}/admin/catalog/tileproduct/")
+    cover = WebDriverWait(browser, 40).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, ".field-cover img"))
+    )
+    assert browser.execute_script("return arguments[0].naturalWidth", cover) > 0
+    product = TileProduct.objects.get(sku="PZ-500-30")
+    browser.get(f"{live_server.url}/admin/catalog/tileproduct/{product.pk}/change/")
+    cards = WebDriverWait(browser, 40).until(
+        ec.presence_of_all_elements_located((By.CSS_SELECTOR, ".field-gallery figure img"))
+    )
+    assert len(cards) == 3
+    assert all(browser.execute_script("return arguments[0].naturalWidth", c) > 0 for c in cards)
+    save_screenshot(browser, "product-gallery.png")

@@ -89,3 +89,34 @@ def test_editing_components_updates_the_canonical_form(admin_client):
 def test_colour_list_shows_swatches(admin_client):
     page = admin_client.get("/admin/catalog/color/").content.decode()
     assert "background:#D05042" in page or "RED" in page
+
+
+def test_products_show_their_pictures_in_the_list_and_a_gallery_with_history(
+    admin_client, demo_catalog, settings, tmp_path
+):
+    from catalog.models import TileProduct
+    from catalog.services import catalog_image_replace
+
+    settings.MEDIA_ROOT = tmp_path
+    product = TileProduct.objects.get(sku="SQ-500-30")
+    for job in (1, 2):  # the second replaces the first: one shown, one in the history
+        catalog_image_replace(
+            product=product,
+            recipe_canonical="BLACK:40,RED:60",
+            view="top",
+            angle=0,
+            image_name=f"renders/x/{job}.png",
+            thumbnail_name=f"renders/x/{job}.thumb.webp",
+            width=256,
+            height=256,
+            render_key=f"k{job}",
+            render_job_id=None,
+            fidelity={"max_share_error_pp": 0.4},
+        )
+    listing = admin_client.get("/admin/catalog/tileproduct/").content.decode()
+    assert "renders/x/2.thumb.webp" in listing
+    page = admin_client.get(f"/admin/catalog/tileproduct/{product.pk}/change/").content.decode()
+    assert "Pictures shown now" in page and "Shown before" in page
+    shown, before = page.split("Shown before", 1)
+    assert "renders/x/2.png" in shown and "share error 0.4 pp" in shown
+    assert "renders/x/1.png" in before
