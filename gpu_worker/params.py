@@ -111,7 +111,9 @@ class RenderParams:
     )
     quality: str = declare(
         ChoiceParam(
-            help="Quality preset",
+            help="Quality preset: draft (fastest; a diffusion model takes 12 steps), standard "
+            "(25 steps), high (40 steps; the procedural engine draws pictures up to 1024 px at "
+            "twice the size and scales them down, for crisper granules)",
             choices=QUALITIES,
             initial="standard",
             noun="a quality preset",

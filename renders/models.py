@@ -146,15 +146,41 @@ class RenderTelemetry(models.Model):
     """What a render cost, recorded by the worker that ran it."""
 
     job = models.OneToOneField(RenderJob, on_delete=models.CASCADE, related_name="telemetry")
-    queue_wait_s = models.FloatField(null=True)
-    time_to_first_progress_s = models.FloatField(null=True)
-    load_s = models.FloatField(null=True)
-    inference_s = models.FloatField(null=True)
-    postprocess_s = models.FloatField(null=True)
-    store_s = models.FloatField(null=True)
-    total_s = models.FloatField(null=True)
-    engine_render_s = models.FloatField(null=True, help_text="The engine's own render call.")
-    cache_hit = models.BooleanField(null=True)
+    queue_wait_s = models.FloatField(
+        null=True, help_text="From the request to a worker taking the job (not in total_s)."
+    )
+    time_to_first_progress_s = models.FloatField(
+        null=True, help_text="From the request to the first progress a storefront could show."
+    )
+    # The parts of total_s; they add up to it (other_s takes the rest).
+    load_s = models.FloatField(
+        null=True, help_text="Loading the engine or model (near 0 when cache_hit)."
+    )
+    inference_s = models.FloatField(
+        null=True, help_text="Drawing the picture: the engine's render or the model's denoising."
+    )
+    postprocess_s = models.FloatField(
+        null=True,
+        help_text="The engine's post-processing (colour correction, shading) and encoding "
+        "the PNG and the thumbnail.",
+    )
+    store_s = models.FloatField(null=True, help_text="Writing both files to media storage.")
+    other_s = models.FloatField(
+        null=True,
+        help_text="The rest of total_s: claiming the job, measuring its colours, progress "
+        "and heartbeat writes, publishing the catalog image.",
+    )
+    total_s = models.FloatField(
+        null=True, help_text="From a worker taking the job to its result recorded."
+    )
+    engine_render_s = models.FloatField(
+        null=True,
+        help_text="The engine's whole render call (inference, post-processing and colour "
+        "measurement inside it); for comparing engines, not a part of total_s.",
+    )
+    cache_hit = models.BooleanField(
+        null=True, help_text="The engine or model was already loaded in this worker."
+    )
     oom_retries = models.PositiveSmallIntegerField(
         default=0, help_text="Out-of-memory errors retried with lighter settings."
     )
@@ -162,15 +188,23 @@ class RenderTelemetry(models.Model):
         default=1,
         help_text="Pictures made in the same engine call; times and samples are the batch's.",
     )
-    peak_device_memory_mb = models.FloatField(null=True)
-    total_device_memory_mb = models.FloatField(null=True)
-    memory_budget_mb = models.FloatField(null=True)
-    gpu_util_mean = models.FloatField(null=True)
-    gpu_util_max = models.FloatField(null=True)
-    cpu_percent_mean = models.FloatField(null=True)
-    rss_peak_mb = models.FloatField(null=True)
-    device_name = models.CharField(max_length=200, blank=True)
-    versions = models.JSONField(default=dict)
+    peak_device_memory_mb = models.FloatField(
+        null=True, help_text="GPU memory in use at its highest during the job (null on CPU)."
+    )
+    total_device_memory_mb = models.FloatField(null=True, help_text="The GPU's memory.")
+    memory_budget_mb = models.FloatField(
+        null=True, help_text="The share of it this worker may fill with cached models."
+    )
+    gpu_util_mean = models.FloatField(null=True, help_text="GPU utilisation, percent, mean.")
+    gpu_util_max = models.FloatField(null=True, help_text="GPU utilisation, percent, highest.")
+    cpu_percent_mean = models.FloatField(
+        null=True, help_text="The worker process's CPU, percent of one core, mean."
+    )
+    rss_peak_mb = models.FloatField(null=True, help_text="The worker's resident memory, highest.")
+    device_name = models.CharField(max_length=200, blank=True, help_text="Where it ran.")
+    versions = models.JSONField(
+        default=dict, help_text="Library and engine versions (empty for storefront keys)."
+    )
     timeline = models.JSONField(default=list, help_text="Samples at most 2 s apart.")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -130,7 +130,7 @@ def render_telemetry_summary(telemetry: RenderTelemetry) -> dict[str, Any]:
 
 def render_timings(telemetry: RenderTelemetry) -> dict[str, float | None]:
     """Seconds per phase of one render, keyed by phase."""
-    phases = ("load", "inference", "postprocess", "store", "total", "engine_render")
+    phases = ("load", "inference", "postprocess", "store", "other", "total", "engine_render")
     return {phase: getattr(telemetry, f"{phase}_s") for phase in phases}
 
 

@@ -78,6 +78,7 @@ SUCCEEDED_JOB = QUEUED_JOB | {
         "inference_s": 0.3581,
         "postprocess_s": 0.1264,
         "store_s": 0.0084,
+        "other_s": 0.1221,
         "total_s": 0.8038,
         "engine_render_s": 0.454,
         "cache_hit": False,

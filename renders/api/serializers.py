@@ -111,7 +111,11 @@ def expanded_fields(request: Any) -> set[str]:
 
 
 class RenderJobSerializer(serializers.ModelSerializer):
-    product = serializers.CharField(source="product.sku")
+    progress = serializers.IntegerField(min_value=0, max_value=100, help_text="Percent done.")
+    attempts = serializers.IntegerField(
+        min_value=0, help_text="Times a worker took the job (more after a worker was lost)."
+    )
+    product = serializers.CharField(source="product.sku", help_text="The product's SKU.")
     recipe = serializers.SerializerMethodField()
     recipe_canonical = serializers.CharField(read_only=True)
     params = serializers.SerializerMethodField()

@@ -382,14 +382,21 @@ def _telemetry_values(
 ) -> dict[str, object]:
     monitor, timings = outcome.monitor, outcome.timings
     first = job.first_progress_at
-    return {
-        "queue_wait_s": (claim.started_at - job.created_at).total_seconds(),
-        "time_to_first_progress_s": (first - job.created_at).total_seconds() if first else None,
+    parts = {
         "load_s": timings.get("load"),
         "inference_s": timings.get("inference"),
         "postprocess_s": timings.get("postprocess", 0.0) + timings.get("encode", 0.0),
         "store_s": store_s,
-        "total_s": (finished - claim.started_at).total_seconds(),
+    }
+    total = (finished - claim.started_at).total_seconds()
+    # The parts add up to the total: what no part measured is other_s, never hidden.
+    other = max(0.0, total - sum(value or 0.0 for value in parts.values()))
+    return {
+        "queue_wait_s": (claim.started_at - job.created_at).total_seconds(),
+        "time_to_first_progress_s": (first - job.created_at).total_seconds() if first else None,
+        **parts,
+        "other_s": round(other, 4),
+        "total_s": total,
         "engine_render_s": timings.get("engine_render"),
         "cache_hit": outcome.cache_hit,
         "oom_retries": outcome.oom_retries,

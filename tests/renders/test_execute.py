@@ -191,3 +191,12 @@ def test_a_job_whose_bookkeeping_breaks_goes_back_to_the_queue_at_once(
     assert sent  # the dispatch
     monkeypatch.undo()
     assert render_job_execute(job_id=job.pk, worker_name="w2") == "succeeded"
+
+
+def test_the_telemetry_parts_add_up_to_the_total(job):
+    assert render_job_execute(job_id=job.pk, worker_name="w1") == "succeeded"
+    t = RenderTelemetry.objects.get(job=job)
+    parts = [t.load_s, t.inference_s, t.postprocess_s, t.store_s, t.other_s]
+    known = [part for part in parts if part is not None and part >= 0]
+    assert len(known) == len(parts), parts
+    assert sum(known) == pytest.approx(t.total_s, abs=0.002)
