@@ -38,6 +38,8 @@ from renders.services import (
 )
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# On the answer to a request whose Idempotency-Key was seen before (as Stripe names it).
+REPLAYED_HEADER = "Idempotent-Replayed"
 EXPANDABLE = ("telemetry",)
 
 
@@ -218,7 +220,14 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 OpenApiParameter.HEADER,
                 description="Printable ASCII, e.g. a UUID: a retry with the same key and body "
                 "is answered as the first request was, for 24 h; with another body, 422.",
-            )
+            ),
+            OpenApiParameter(
+                REPLAYED_HEADER,
+                {"type": "string", "enum": ["true"]},
+                OpenApiParameter.HEADER,
+                response=[200, 201],
+                description="Present on the answer to a retry: the first request's answer.",
+            ),
         ],
         examples=SUBMIT_EXAMPLES,
     )
@@ -240,6 +249,8 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         job = render_job_list(client_id=self._client_id()).get(pk=result.job.pk)
         body = RenderJobSerializer(job, context=self.get_serializer_context()).data
         headers = {"Location": request.build_absolute_uri(f"{job.pk}/")}
+        if result.replayed:
+            headers[REPLAYED_HEADER] = "true"
         answer = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(body, status=answer, headers=headers)
 

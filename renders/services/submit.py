@@ -65,6 +65,8 @@ class SubmitResult:
     # Whether the request made the job. An idempotent replay answers as the first request
     # did (so a client that retries gets the same status), even though nothing is new now.
     created: bool
+    # An Idempotency-Key seen before: this is the first request's answer, again.
+    replayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,8 @@ def _request_resolve(
     product = product_get(sku=str(product_sku), include_unpublished=requester.sees_unpublished)
     if product is None:
         message = f"there is no product with SKU {product_sku!r}"
+        if product_get(sku=str(product_sku), include_unpublished=True) is not None:
+            message = f"product {product_sku!r} is not published yet; only staff may render it"
         raise RenderRequestError(message, fields={"product": [message]})
     choice = render_recipe_resolve(value=recipe)
     parsed, stored = choice.recipe, choice.stored
@@ -205,7 +209,7 @@ def _idempotent_replay(*, requester: Requester, key: str, fingerprint: str) -> S
             "last 24 h; use a new key for a new request",
             fields={"Idempotency-Key": ["reused with a different body"]},
         )
-    return SubmitResult(job=record.job, created=record.created)
+    return SubmitResult(job=record.job, created=record.created, replayed=True)
 
 
 def render_job_submit(

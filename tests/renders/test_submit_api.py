@@ -167,6 +167,9 @@ def test_idempotency_key_replays_and_refuses_a_different_body(render_client, cat
     replay = submit(render_client, HTTP_IDEMPOTENCY_KEY="order-1")
     assert first.status_code == replay.status_code == 201
     assert replay.json()["id"] == first.json()["id"]
+    # The replay says it is one; the first answer did not.
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
     mismatch = submit(render_client, {**BODY, "seed": 99}, HTTP_IDEMPOTENCY_KEY="order-1")
     assert mismatch.status_code == 422
     assert mismatch.json()["error"]["code"] == "idempotency_key_reused"
@@ -297,3 +300,12 @@ def test_a_form_post_takes_the_recipe_as_text_or_json(render_client, catalog, su
     with_form = render_client.post("/api/v1/renders/", form, format="multipart")
     assert with_form.status_code == 201, with_form.json()
     assert with_form.json()["recipe_canonical"] == "BLACK:40,RED:60"
+
+
+def test_an_unpublished_product_is_named_as_such(render_client, catalog, submit):
+    TileProduct.objects.filter(sku="SQ-500-30").update(is_published=False)
+    answer = submit(render_client)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["fields"]["product"] == [
+        "product 'SQ-500-30' is not published yet; only staff may render it"
+    ]
