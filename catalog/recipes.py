@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from catalog.colour_words import COMMON_COLOUR_WORDS
 from catalog.input_checks import number_from_text, quoted
 
 MAX_COMPONENTS = 8
@@ -121,6 +122,9 @@ class _ColorIndex:
 
     def suggest(self, name: str) -> str | None:
         folded = _fold(name)
+        meant = [code for code in COMMON_COLOUR_WORDS.get(folded, ()) if code in self.codes]
+        if meant:
+            return " or ".join(meant)
         matches = difflib.get_close_matches(folded, list(self.by_key), n=1, cutoff=0.5)
         return self.by_key[matches[0]] if matches else None
 

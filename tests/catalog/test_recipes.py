@@ -272,3 +272,27 @@ def test_a_colour_that_is_not_text_is_named():
 def test_a_name_may_hold_the_separator_the_last_one_splits():
     assert "unknown colour 'a:b'" in problems_of("a:b:50,RED:50")
     assert parse("red = 60 %; black: 40%").canonical == "BLACK:40,RED:60"
+
+
+@pytest.mark.parametrize(
+    ("word", "suggested"),
+    [
+        ("purple", "did you mean VIOLET or LILAC?"),
+        ("Navy", "did you mean DKBLUE?"),
+        ("бордовый", "did you mean RED or BROWN?"),
+        ("REDD", "did you mean RED?"),  # spelling still helps where no word is known
+    ],
+)
+def test_everyday_colour_words_suggest_the_stock_colours_meant(word, suggested):
+    with pytest.raises(RecipeError) as refused:
+        recipe_parse(value=f"{word}:100", colors=COLORS)
+    assert suggested in refused.value.message
+
+
+def test_the_colour_words_point_only_at_stock_colours_and_shadow_no_name():
+    from catalog.colour_words import COMMON_COLOUR_WORDS
+    from catalog.recipes import _fold
+
+    names = {_fold(n) for c in COLORS for n in (c.code, c.name_en, c.name_ru)}
+    assert not [word for word in COMMON_COLOUR_WORDS if _fold(word) in names]
+    assert {code for codes in COMMON_COLOUR_WORDS.values() for code in codes} <= set(CODES)
