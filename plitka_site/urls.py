@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import TemplateView
 from django.views.static import serve
@@ -19,6 +21,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("metrics", metrics_view, name="metrics"),
+    # Browsers ask for it on every page that names none (the API's JSON, for one).
+    path("favicon.ico", lambda request: redirect(static("plitka/favicon.svg"), permanent=True)),
 ]
 
 
