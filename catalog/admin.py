@@ -120,6 +120,16 @@ def _card(image: CatalogImage) -> tuple[object, ...]:
     )
 
 
+def _gallery(images: list[CatalogImage], *, empty: str, faded: bool = False) -> str:
+    if not images:
+        return empty
+    return format_html(
+        '<div style="display:flex;flex-wrap:wrap;gap:12px;opacity:{}">{}</div>',
+        ".75" if faded else "1",
+        format_html_join("", _GALLERY_CARD, (_card(image) for image in images)),
+    )
+
+
 @admin.register(TileProduct)
 class TileProductAdmin(admin.ModelAdmin):
     list_display = [
@@ -149,23 +159,15 @@ class TileProductAdmin(admin.ModelAdmin):
 
     @admin.display(description="Pictures shown now")
     def gallery(self, product: TileProduct) -> str:
-        images = catalog_images_of(product=product, current=True, limit=GALLERY_MAX)
-        if not images:
-            return "No pictures yet: render this product from the list's actions."
-        return format_html(
-            '<div style="display:flex;flex-wrap:wrap;gap:12px">{}</div>',
-            format_html_join("", _GALLERY_CARD, (_card(image) for image in images)),
+        return _gallery(
+            catalog_images_of(product=product, current=True, limit=GALLERY_MAX),
+            empty="No pictures yet: render this product from the list's actions.",
         )
 
     @admin.display(description="Shown before")
     def history(self, product: TileProduct) -> str:
         images = catalog_images_of(product=product, current=False, limit=GALLERY_MAX)
-        if not images:
-            return "-"
-        return format_html(
-            '<div style="display:flex;flex-wrap:wrap;gap:12px;opacity:.75">{}</div>',
-            format_html_join("", _GALLERY_CARD, (_card(image) for image in images)),
-        )
+        return _gallery(images, empty="-", faded=True)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

@@ -16,6 +16,19 @@ ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
 
+# The Redis databases the tests use, flushed by them: three from PLITKA_TEST_REDIS_DB
+# (default 11: the faults 11, the fuzz suite 12, the render tests 13), so a `make run` on
+# database 0 of the same Redis is left alone. Move them if 11-13 are taken.
+_REDIS_DB_OFFSETS = {"faults": 0, "fuzz": 1, "renders": 2}
+
+
+def redis_test_db(role: str) -> int:
+    base = int(os.environ.get("PLITKA_TEST_REDIS_DB", "11"))
+    if not 0 <= base <= 13:
+        raise ValueError("PLITKA_TEST_REDIS_DB must be 0..13 (it and the next two are used)")
+    return base + _REDIS_DB_OFFSETS[role]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

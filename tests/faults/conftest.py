@@ -27,9 +27,9 @@ import pytest
 import redis
 
 from tests.faults.tcp_proxy import FaultyTcpProxy, faulty_proxy
-from tests.loopback import ROOT, shared_database_url
+from tests.loopback import ROOT, redis_test_db, shared_database_url
 
-FAULT_REDIS_DB = 11  # the faults' own Redis database (tests use 12-13, `make run` 0)
+FAULT_REDIS_DB = redis_test_db("faults")
 QUEUES = "render.interactive,render.batch,maintenance"
 BODY = {"product": "SQ-500-30", "recipe": "RED:60,BLACK:40", "size": 256}
 REPORT: list[dict[str, Any]] = []

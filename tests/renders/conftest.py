@@ -10,8 +10,10 @@ from urllib.parse import urlparse, urlunparse
 import pytest
 import redis
 
+from tests.loopback import redis_test_db
+
 # A Redis database that only the tests use, so a running `make run` stack is left alone.
-TEST_REDIS_DB = 13
+TEST_REDIS_DB = redis_test_db("renders")
 RENDER_QUEUES = ["render.interactive", "render.batch", "maintenance"]
 
 

@@ -20,14 +20,14 @@ from django.conf import settings
 from django.core.management import call_command
 
 from tests.conftest import key_client
-from tests.loopback import ROOT, gunicorn_server, shared_database_url
+from tests.loopback import ROOT, gunicorn_server, redis_test_db, shared_database_url
 
 BIN = Path(sys.executable).parent
 SEED = 1
 MAX_EXAMPLES = 40
 # Every check (positive and negative data, auth, use after free, ...), as configured there.
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-FUZZ_REDIS_DB = 12  # its own, flushed: the submits' messages have no worker to go to
+FUZZ_REDIS_DB = redis_test_db("fuzz")  # flushed: the submits' messages go nowhere
 
 
 @pytest.fixture
