@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django import forms
@@ -12,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -31,7 +33,7 @@ from renders.selectors import (
     render_telemetry_summary,
 )
 from renders.services import Requester, render_job_cancel, render_job_resubmit
-from renders.services.bulk import STANDARD_VIEWS, product_render_all_views
+from renders.services.bulk import STANDARD_VIEWS, BulkReport, product_render_all_views
 from renders.services.profiles import is_profile_name, profile_options
 
 
@@ -315,6 +317,28 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         messages.success(request, f"Canceled {done} job(s); running ones stop at their next step.")
 
 
+def _jobs_link(ids: list[uuid.UUID], text: str) -> str:
+    """`text`, linked to the job list showing exactly these jobs (when they fit a URL)."""
+    if not ids:
+        return text
+    if len(ids) > BULK_LINK_MAX:
+        return f"{text} (see the job list)"
+    url = reverse("admin:renders_renderjob_changelist") + "?id__in=" + ",".join(map(str, ids))
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+BULK_LINK_MAX = 100  # ids in one link (a UUID is 36 characters)
+
+
+def _bulk_message(report: BulkReport) -> str:
+    return format_html(
+        "{} on the batch queue; {}; {}.",
+        _jobs_link(report.queued, f"Queued {len(report.queued)} new render(s)"),
+        _jobs_link(report.in_progress, f"{len(report.in_progress)} already being rendered"),
+        _jobs_link(report.up_to_date, f"{len(report.up_to_date)} already up to date"),
+    )
+
+
 @product_action_register
 @admin.action(description="Render all views for chosen recipes")
 def render_all_views(
@@ -323,7 +347,7 @@ def render_all_views(
     form = BulkRenderForm(request.POST if "apply" in request.POST else None)
     if "apply" in request.POST and form.is_valid():
         try:
-            made = product_render_all_views(
+            report = product_render_all_views(
                 products=queryset,
                 recipes=form.cleaned_data["recipes"],
                 params=RenderParams(**form.render_values()),
@@ -332,7 +356,7 @@ def render_all_views(
         except RenderRequestError as exc:
             messages.error(request, exc.message)
             return None
-        messages.success(request, f"Queued {made} render(s) on the batch queue.")
+        messages.success(request, _bulk_message(report))
         return None
     return render(
         request,

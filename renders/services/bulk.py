@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from catalog.models import ColorRecipe, TileProduct
 from gpu_worker.params import RenderParams
@@ -14,18 +15,27 @@ from renders.services.submit import Requester, render_job_submit, render_recipe_
 STANDARD_VIEWS: tuple[tuple[str, int], ...] = (("top", 0), ("perspective", 0), ("perspective", 45))
 
 
+@dataclass(slots=True)
+class BulkReport:
+    """What a bulk render did with each render it asked for."""
+
+    queued: list[uuid.UUID] = field(default_factory=list)  # new jobs
+    in_progress: list[uuid.UUID] = field(default_factory=list)  # identical ones on their way
+    up_to_date: list[uuid.UUID] = field(default_factory=list)  # identical ones already done
+
+
 def product_render_all_views(
     *,
     products: Iterable[TileProduct],
     recipes: Iterable[ColorRecipe],
     params: RenderParams,
     requester: Requester,
-) -> int:
-    """Submit every standard view of each product in each recipe; returns new jobs made.
+) -> BulkReport:
+    """Submit every standard view of each product in each recipe.
 
     `params` gives everything but the view and angle (size, engine, quality, ...).
     """
-    made = 0
+    report = BulkReport()
     chosen = [render_recipe_resolve(value=recipe.pk) for recipe in recipes]  # each parsed once
     for product in products:
         for choice in chosen:
@@ -37,5 +47,10 @@ def product_render_all_views(
                     requester=requester,
                     queue=RenderJob.Queue.BATCH,
                 )
-                made += int(result.created)
-    return made
+                if result.created:
+                    report.queued.append(result.job.pk)
+                elif result.job.is_terminal:
+                    report.up_to_date.append(result.job.pk)
+                else:
+                    report.in_progress.append(result.job.pk)
+    return report

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from django.test import Client
 
@@ -96,18 +99,31 @@ def test_bulk_render_all_views_for_products_and_recipes(admin_client, db, demo_c
         {"action": "render_all_views", "_selected_action": selected},
     )
     assert b"Render all views" in form.content
-    admin_client.post(
-        "/admin/catalog/tileproduct/",
-        {
-            "action": "render_all_views",
-            "_selected_action": selected,
-            "apply": "1",
-            "recipes": [str(r.pk) for r in recipes],
-            "size": "512",
-        },
-    )
+    apply = {
+        "action": "render_all_views",
+        "_selected_action": selected,
+        "apply": "1",
+        "recipes": [str(r.pk) for r in recipes],
+        "size": "512",
+    }
+    first = admin_client.post("/admin/catalog/tileproduct/", apply, follow=True)
     jobs = RenderJob.objects.all()
-    assert jobs.count() == products.count() * recipes.count() * 3
+    wanted = products.count() * recipes.count() * 3
+    assert jobs.count() == wanted
+    said = first.content.decode()
+    assert f"Queued {wanted} new render(s)</a> on the batch queue; 0 already being rendered" in said
+    # Asked again: nothing new, and the message says where the renders already are.
+    one_done = jobs.first()
+    RenderJob.objects.filter(pk=one_done.pk).update(status="succeeded")
+    again = admin_client.post("/admin/catalog/tileproduct/", apply, follow=True).content.decode()
+    assert "Queued 0 new render(s) on the batch queue" in again
+    assert f"{wanted - 1} already being rendered</a>" in again
+    assert "1 already up to date</a>" in again
+    found = re.search(rf'<a href="([^"]+)">{wanted - 1} already being rendered</a>', again)
+    assert found is not None
+    link = html.unescape(found.group(1))
+    listed = admin_client.get(link).content.decode()
+    assert f"{wanted - 1} render jobs" in listed or f"{wanted - 1} results" in listed
     assert {j.queue for j in jobs} == {"batch"}
     assert {(j.render_params.view, j.render_params.angle) for j in jobs} == {
         ("top", 0),
