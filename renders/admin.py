@@ -11,9 +11,9 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -43,6 +43,9 @@ def recipe_swatch(job: RenderJob) -> str:
         (c.code, c.percent, colours.get(c.code, {}).get("hex", "#888888"))
         for c in job.recipe_rendered.components
     )
+
+
+REFRESH_S = 2  # how often a page showing a job on its way reloads itself
 
 
 def _staff_requester(request: HttpRequest) -> Requester:
@@ -86,7 +89,7 @@ PARAM_FILTERS = [
 class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "preview",
-        "status",
+        "status_progress",
         "product",
         "swatch",
         "view_angle",
@@ -117,7 +120,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "fields": [
                     "preview_large",
                     "status",
-                    "progress",
+                    "progress_bar",
                     "fidelity_pretty",
                     "error_code",
                     "error_message",
@@ -181,6 +184,106 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         for entry in options["fields"]
         for name in ([entry] if isinstance(entry, str) else entry)
     ]
+
+    # The job page and the list reload themselves while a job they show is on its way.
+    change_form_template = "admin/renders/renderjob/change_form.html"
+    change_list_template = "admin/renders/renderjob/change_list.html"
+
+    @admin.display(description="Status", ordering="status")
+    def status_progress(self, job: RenderJob) -> str:
+        if job.status != RenderJob.Status.RUNNING:
+            return job.get_status_display()
+        return format_html(
+            '{}<br><progress value="{}" max="100" style="width:90px">{} %</progress>',
+            job.get_status_display(),
+            job.progress,
+            job.progress,
+        )
+
+    @admin.display(description="Progress")
+    def progress_bar(self, job: RenderJob) -> str:
+        return format_html(
+            '<progress value="{}" max="100" style="width:240px">{} %</progress> {} %',
+            job.progress,
+            job.progress,
+            job.progress,
+        )
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        job = RenderJob.objects.filter(pk=object_id).first() if object_id else None
+        extra = {
+            "job_active": job is not None and job.status in RenderJob.ACTIVE,
+            "refresh_s": REFRESH_S,
+            **(extra_context or {}),
+        }
+        return super().changeform_view(request, object_id, form_url, extra)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context is not None and "cl" in context:
+            shown = context["cl"].result_list
+            context["refresh_s"] = REFRESH_S
+            context["jobs_active"] = any(job.status in RenderJob.ACTIVE for job in shown)
+        return response
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/rerender/",
+                wrap(self.rerender_one),
+                name="renders_renderjob_rerender",
+            ),
+            path(
+                "<path:object_id>/cancel/", wrap(self.cancel_one), name="renders_renderjob_cancel"
+            ),
+            *super().get_urls(),
+        ]
+
+    def rerender_one(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The job page's Re-render button: the same request again, as a new job."""
+        job = self._posted_job(request, object_id)
+        try:
+            result = render_job_resubmit(
+                job=job,
+                requester=_staff_requester(request),
+                queue=RenderJob.Queue.INTERACTIVE,
+                force=True,
+                follow_catalog=False,
+            )
+        except RenderRequestError as exc:
+            messages.error(request, exc.message)
+            return redirect("admin:renders_renderjob_change", job.pk)
+        messages.success(request, "Queued a new render of the same request.")
+        return redirect("admin:renders_renderjob_change", result.job.pk)
+
+    def cancel_one(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The job page's Cancel button (a queued job at once, a running one at its next step)."""
+        job = self._posted_job(request, object_id)
+        try:
+            render_job_cancel(job_id=job.pk)
+        except RenderRequestError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Canceled; a running render stops at its next step.")
+        return redirect("admin:renders_renderjob_change", job.pk)
+
+    def _posted_job(self, request: HttpRequest, object_id: str) -> RenderJob:
+        if request.method != "POST" or not self.has_view_permission(request):
+            raise PermissionDenied
+        job = RenderJob.objects.select_related("product").filter(pk=object_id).first()
+        if job is None:
+            raise Http404("no such render job")
+        return job
 
     @admin.display(description="")
     def preview(self, job: RenderJob) -> str:

@@ -77,7 +77,7 @@ def test_admin_render_detail_shows_the_picture_and_the_resource_chart(
         ec.presence_of_element_located((By.CSS_SELECTOR, ".field-preview_large img"))
     )
     assert browser.execute_script("return arguments[0].naturalWidth", picture) > 0
-    browser.save_screenshot(str(tmp_path / "detail.png"))
+    save_screenshot(browser, "render-job.png")
     charts = browser.find_elements(By.CSS_SELECTOR, ".field-timeline_plot svg polyline")
     assert charts
     assert (

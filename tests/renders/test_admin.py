@@ -114,6 +114,7 @@ def test_bulk_render_all_views_for_products_and_recipes(admin_client, db, demo_c
     assert f"Queued {wanted} new render(s)</a> on the batch queue; 0 already being rendered" in said
     # Asked again: nothing new, and the message says where the renders already are.
     one_done = jobs.first()
+    assert one_done is not None
     RenderJob.objects.filter(pk=one_done.pk).update(status="succeeded")
     again = admin_client.post("/admin/catalog/tileproduct/", apply, follow=True).content.decode()
     assert "Queued 0 new render(s) on the batch queue" in again
@@ -221,3 +222,35 @@ def test_the_worker_list_shows_device_memory_and_loaded_models(admin_client, db)
     assert "gpu0@host" in page and "NVIDIA H200" in page
     assert "sdxl-base (cuda)" in page and "12000.0 / 143771.0" in page
     assert admin_client.get("/admin/renders/worker/add/").status_code == 403
+
+
+def test_a_job_page_cancels_re_renders_and_follows_a_job_on_its_way(
+    admin_client, db, demo_catalog, broker
+):
+    job = render_job_submit(
+        product_sku="SQ-500-30",
+        recipe="RED:60,BLACK:40",
+        requester=REQUESTER,
+        params=RenderParams(size=256, seed=4),
+    ).job
+    RenderJob.objects.filter(pk=job.pk).update(status="running", progress=40)
+    url = f"/admin/renders/renderjob/{job.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert 'http-equiv="refresh"' in page  # moves by itself while on its way
+    assert '<progress value="40" max="100"' in page
+    assert ">Re-render</button>" in page and ">Cancel</button>" in page
+    listing = admin_client.get("/admin/renders/renderjob/").content.decode()
+    assert 'http-equiv="refresh"' in listing and '<progress value="40"' in listing
+
+    assert admin_client.get(f"/admin/renders/renderjob/{job.pk}/cancel/").status_code == 403
+    canceled = admin_client.post(f"/admin/renders/renderjob/{job.pk}/cancel/", follow=True)
+    assert RenderJob.objects.get(pk=job.pk).cancel_requested
+    assert "stops at its next step" in canceled.content.decode()
+    RenderJob.objects.filter(pk=job.pk).update(status="canceled")
+    page = admin_client.get(url).content.decode()
+    assert 'http-equiv="refresh"' not in page and ">Cancel</button>" not in page
+
+    again = admin_client.post(f"/admin/renders/renderjob/{job.pk}/rerender/")
+    newest = RenderJob.objects.exclude(pk=job.pk).get()
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"{newest.pk}/change/")
+    assert newest.render_key == job.render_key and newest.status == "queued"
