@@ -46,6 +46,36 @@ def recipe_swatch(job: RenderJob) -> str:
 
 
 REFRESH_S = 2  # how often a page showing a job on its way reloads itself
+# The colour targets a render is held to (README, "Renders": the fidelity fields).
+SHARE_TARGET_PP = 3.0
+APPEARANCE_TARGET_DE = 4.0
+
+
+def _number(value: object) -> str:
+    return f"{value:.1f}" if isinstance(value, int | float) else "-"
+
+
+def _difference(measured: object, percent: int) -> float | None:
+    return abs(float(measured) - percent) if isinstance(measured, int | float) else None
+
+
+def _share_of_picture(fraction: object) -> str:
+    return f"{float(fraction) * 100:.0f} %" if isinstance(fraction, int | float) else "-"
+
+
+def _badge(value: float | None, target: float, unit: str) -> str:
+    """The value with a green "pass" or red "over" badge against its target."""
+    if value is None:
+        return "-"
+    passed = value <= target
+    return format_html(
+        '{} {} <span style="padding:1px 6px;border-radius:8px;color:#fff;'
+        'background:{};font-size:10px">{}</span>',
+        f"{value:.1f}",
+        unit,
+        "#2e7d32" if passed else "#c62828",
+        "pass" if passed else "over",
+    )
 
 
 def _staff_requester(request: HttpRequest) -> Requester:
@@ -379,7 +409,38 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Colour fidelity")
     def fidelity_pretty(self, job: RenderJob) -> str:
-        return self._pretty(job.fidelity) if job.fidelity else "-"
+        """Recipe against measurement, colour by colour, with a badge per target."""
+        fidelity = job.fidelity or {}
+        shares, delta_e = fidelity.get("shares") or {}, fidelity.get("delta_e00") or {}
+        if not shares:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{} %</td><td>{} %</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    code,
+                    percent,
+                    _number(shares.get(code)),
+                    _badge(_difference(shares.get(code), percent), SHARE_TARGET_PP, "pp"),
+                    _number(delta_e.get(code)),
+                )
+                for code, percent in ((c.code, c.percent) for c in job.recipe_rendered.components)
+            ),
+        )
+        appearance = fidelity.get("appearance_delta_e00")
+        return format_html(
+            "<table><thead><tr><th>Colour</th><th>Recipe</th><th>Measured</th>"
+            "<th>Error (target ≤ {} pp)</th><th>ΔE2000 to its palette colour</th></tr></thead>"
+            "<tbody>{}</tbody></table>"
+            "<p>Whole face against the recipe's mix: {} (target ≤ {} ΔE2000). The tile covers "
+            "{} of the picture.</p>",
+            SHARE_TARGET_PP,
+            rows,
+            _badge(appearance, APPEARANCE_TARGET_DE, "ΔE"),
+            APPEARANCE_TARGET_DE,
+            _share_of_picture(fidelity.get("tile_fraction")),
+        )
 
     @admin.display(description="Telemetry")
     def telemetry_pretty(self, job: RenderJob) -> str:

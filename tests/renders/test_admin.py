@@ -50,7 +50,9 @@ def test_detail_is_read_only_with_the_resource_plot(admin_client, done_job):
     assert "<svg" in page
     assert "CPU %" in page
     assert done_job.render_key in page
-    assert "max_share_error_pp" in page
+    # Fidelity as a table against the targets, colour by colour, not raw JSON.
+    assert "Error (target ≤ 3.0 pp)" in page and "Whole face against the recipe" in page
+    assert page.count(">pass</span>") == 3  # BLACK, RED and the whole face
     assert 'name="_save"' not in page
     assert "/delete/" not in page
 
