@@ -27,7 +27,7 @@ def swatch(hex_code: str, *, width: str = "2.5em") -> str:
     )
 
 
-def mix_strip(parts: Iterable[tuple[str, int, str]]) -> str:
+def mix_strip(parts: Iterable[tuple[str, int, str]], *, width_em: int = 10) -> str:
     """A bar whose segments, given as (code, percent, hex), are as wide as each percent."""
     segments = format_html_join(
         "",
@@ -36,7 +36,9 @@ def mix_strip(parts: Iterable[tuple[str, int, str]]) -> str:
         ((code, percent, percent, hex_code) for code, percent, hex_code in parts),
     )
     return format_html(
-        '<span style="display:inline-flex;width:10em;border:1px solid #888">{}</span>', segments
+        '<span style="display:inline-flex;width:{}em;border:1px solid #888">{}</span>',
+        width_em,
+        segments,
     )
 
 

@@ -12,6 +12,9 @@ from renders.metrics import metrics_view
 
 admin.site.site_header = "Plitka render backend"
 admin.site.site_title = "Plitka admin"
+# The app list is on the index page and in the breadcrumbs; the side bar took 300 px that
+# the job list needs at 1280 px.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),

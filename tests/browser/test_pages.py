@@ -21,9 +21,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SCREENSHOTS = ROOT / os.environ.get("PLITKA_VAR_DIR", "var") / "screenshots"
 
 
-def save_screenshot(browser, name: str) -> None:
+def save_screenshot(browser, name: str, *, width: int = 1440) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    browser.set_window_size(1440, 1000)
+    browser.set_window_size(width, 1000)
     browser.save_screenshot(str(SCREENSHOTS / name))
 
 
@@ -161,3 +161,29 @@ def test_a_product_page_shows_its_pictures_and_the_list_a_thumbnail(
     assert len(cards) == 3
     assert all(browser.execute_script("return arguments[0].naturalWidth", c) > 0 for c in cards)
     save_screenshot(browser, "product-gallery.png")
+
+
+def test_the_job_list_fits_a_1280_px_screen(
+    browser, live_server, staff_user, demo_catalog, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SERVE_MEDIA = True
+    requester = Requester(client_id="t", label="storefront-main", source="api")
+    job = render_job_submit(
+        product_sku="BR-300-150-45",
+        recipe="RED:40,BLACK:20,WHITE:20,YELLOW:20",
+        requester=requester,
+        params=RenderParams(size=256, view="perspective", angle=210),
+    ).job
+    assert render_job_execute(job_id=job.pk, worker_name="render1@gpu-host-1") == "succeeded"
+    login(browser, live_server, "staff", "staff-pass-123")
+    browser.set_window_size(1280, 900)
+    browser.get(f"{live_server.url}/admin/renders/renderjob/")
+    results = WebDriverWait(browser, 40).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "#changelist .results"))
+    )
+    width, room = browser.execute_script(
+        "return [arguments[0].scrollWidth, arguments[0].clientWidth]", results
+    )
+    assert width <= room, f"the job list needs {width} px and has {room}"
+    save_screenshot(browser, "render-jobs-1280.png", width=1280)
