@@ -33,7 +33,7 @@ from renders.selectors import (
     render_requests_of,
     render_telemetry_summary,
 )
-from renders.services import Requester, render_job_cancel, render_job_resubmit
+from renders.services import Requester, SubmitResult, render_job_cancel, render_job_resubmit
 from renders.services.bulk import STANDARD_VIEWS, BulkReport, product_render_all_views
 from renders.services.profiles import is_profile_name, profile_options
 
@@ -50,6 +50,20 @@ def recipe_swatch(job: RenderJob, *, width_em: int = 10) -> str:
 
 
 REFRESH_S = 2  # how often a page showing a job on its way reloads itself
+
+
+def _rerender(request: HttpRequest, job: RenderJob) -> SubmitResult:
+    """The same request as `job`, as a new job on the interactive queue (the job page's
+    button and the list's action)."""
+    return render_job_resubmit(
+        job=job,
+        requester=_staff_requester(request),
+        queue=RenderJob.Queue.INTERACTIVE,
+        force=True,
+        follow_catalog=False,
+    )
+
+
 # The colour targets a render is held to (README, "Renders": the fidelity fields).
 SHARE_TARGET_PP = 3.0
 APPEARANCE_TARGET_DE = 4.0
@@ -241,20 +255,19 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             job.progress,
         )
 
-    def changeform_view(
+    def render_change_form(
         self,
         request: HttpRequest,
-        object_id: str | None = None,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
         form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
+        obj: RenderJob | None = None,
     ) -> HttpResponse:
-        job = RenderJob.objects.filter(pk=object_id).first() if object_id else None
-        extra = {
-            "job_active": job is not None and job.status in RenderJob.ACTIVE,
-            "refresh_s": REFRESH_S,
-            **(extra_context or {}),
-        }
-        return super().changeform_view(request, object_id, form_url, extra)
+        # The job the page already read: whether it is on its way decides the reload.
+        context["job_active"] = obj is not None and obj.status in RenderJob.ACTIVE
+        context["refresh_s"] = REFRESH_S
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -285,13 +298,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """The job page's Re-render button: the same request again, as a new job."""
         job = self._posted_job(request, object_id)
         try:
-            result = render_job_resubmit(
-                job=job,
-                requester=_staff_requester(request),
-                queue=RenderJob.Queue.INTERACTIVE,
-                force=True,
-                follow_catalog=False,
-            )
+            result = _rerender(request, job)
         except RenderRequestError as exc:
             messages.error(request, exc.message)
             return redirect("admin:renders_renderjob_change", job.pk)
@@ -312,7 +319,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def _posted_job(self, request: HttpRequest, object_id: str) -> RenderJob:
         if request.method != "POST" or not self.has_view_permission(request):
             raise PermissionDenied
-        job = RenderJob.objects.select_related("product").filter(pk=object_id).first()
+        job = self.get_object(request, object_id)  # None for an unknown or malformed id
         if job is None:
             raise Http404("no such render job")
         return job
@@ -476,13 +483,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         made = 0
         for job in queryset.select_related("product"):
             try:
-                result = render_job_resubmit(
-                    job=job,
-                    requester=_staff_requester(request),
-                    queue=RenderJob.Queue.INTERACTIVE,
-                    force=True,
-                    follow_catalog=False,
-                )
+                result = _rerender(request, job)
             except RenderRequestError as exc:
                 messages.error(request, f"{job.pk}: {exc.message}")
                 continue

@@ -92,16 +92,14 @@ class ProductImageView(APIView):
                 "This product has no picture for that recipe, view and angle yet, and this "
                 "key's scope may not ask for a render."
             )
+        requester = requester_of(request)
         try:
             result = render_job_submit(
-                product_sku=product.sku,
-                recipe=choice,
-                params=params,
-                requester=requester_of(request),
+                product_sku=product.sku, recipe=choice, params=params, requester=requester
             )
         except RenderRequestError as exc:
             raise RenderRequestRefused(exc) from exc
-        client = None if caller_is_staff(request) else requester_of(request).client_id
+        client = None if caller_is_staff(request) else requester.client_id
         job = render_job_list(client_id=client).get(pk=result.job.pk)
         body = RenderJobSerializer(job, context={"request": request}).data
         headers = {

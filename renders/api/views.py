@@ -133,7 +133,11 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         asked = expanded_fields(request)
         if unknown := sorted(asked - {"", *EXPANDABLE}):
             raise ValidationError(
-                {"expand": [f"cannot expand {', '.join(unknown)[:100]}; only: telemetry"]}
+                {
+                    "expand": [
+                        f"cannot expand {', '.join(unknown)[:100]}; only: {', '.join(EXPANDABLE)}"
+                    ]
+                }
             )
         expand = "telemetry" if "telemetry" in asked else ""
         # Staff see more of a job than clients do, and a client only the jobs it asked

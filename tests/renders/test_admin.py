@@ -256,3 +256,11 @@ def test_a_job_page_cancels_re_renders_and_follows_a_job_on_its_way(
     newest = RenderJob.objects.exclude(pk=job.pk).get()
     assert again.status_code == 302 and again.headers["Location"].endswith(f"{newest.pk}/change/")
     assert newest.render_key == job.render_key and newest.status == "queued"
+
+
+def test_a_malformed_job_id_is_a_404_not_a_crash(admin_client, db):
+    for action in ("cancel", "rerender"):
+        assert (
+            admin_client.post(f"/admin/renders/renderjob/not-a-uuid/{action}/").status_code == 404
+        )
+    assert admin_client.get("/admin/renders/renderjob/not-a-uuid/change/").status_code == 302
