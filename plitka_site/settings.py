@@ -173,6 +173,23 @@ RENDER_REDISPATCH_AFTER_S = env_int("RENDER_REDISPATCH_AFTER_S", 120)
 RENDER_STALE_SWEEP_LIMIT = env_int("RENDER_STALE_SWEEP_LIMIT", 50)
 RENDER_MONITOR_INTERVAL_S = float(env_str("RENDER_MONITOR_INTERVAL_S", "0.5"))
 IDEMPOTENCY_TTL_HOURS = 24
+# Webhooks (renders/services/webhooks.py): each POST waits this long for the receiver;
+# a 5xx, 429, timeout or connection error is tried again after WEBHOOK_RETRY_FIRST_S,
+# doubling, up to WEBHOOK_MAX_ATTEMPTS tries in all (defaults: 8 tries over about 21 min).
+WEBHOOK_QUEUE = "webhooks"
+WEBHOOK_TIMEOUT_S = float(env_str("WEBHOOK_TIMEOUT_S", "5"))
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_RETRY_FIRST_S = float(env_str("WEBHOOK_RETRY_FIRST_S", "10"))
+WEBHOOKS_PER_KEY = env_int("WEBHOOKS_PER_KEY", 5)
+if not (0 < WEBHOOK_TIMEOUT_S <= 30 and 1 <= WEBHOOK_MAX_ATTEMPTS <= 20):
+    raise ConfigError("need WEBHOOK_TIMEOUT_S 0..30 and WEBHOOK_MAX_ATTEMPTS 1..20")
+if not 0 < WEBHOOK_RETRY_FIRST_S <= 3600:
+    raise ConfigError("need WEBHOOK_RETRY_FIRST_S 0..3600")
+# Outside DEBUG a webhook may not point at a private, loopback, link-local or otherwise
+# non-public address (checked after DNS resolution, and again on every redirect), except
+# the networks listed here (CIDRs, e.g. an internal receiver's 10.1.2.0/24).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", DEBUG)
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", [])
 # `Authorization: Bearer <this>` lets a Prometheus server read /metrics; empty: staff only.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 

@@ -23,7 +23,10 @@ from catalog.models import TileProduct
 from gpu_worker.engines.diffusion.options import OptionError, diffusion_options_parse
 from gpu_worker.param_kinds import ChoiceParam
 from gpu_worker.params import RenderParams, render_param_declarations
-from renders import admin_experiments  # noqa: F401 (registers the experiments' admin)
+from renders import (
+    admin_experiments,  # noqa: F401 (registers the experiments' admin)
+    admin_webhooks,  # noqa: F401 (registers the webhooks' admin)
+)
 from renders.admin_forms import BulkRenderForm
 from renders.errors import RenderRequestError
 from renders.models import ModelProfile, RenderJob, Worker

@@ -426,3 +426,78 @@ class ExperimentCell(models.Model):
     def __str__(self) -> str:
         setting = self.control if self.control == "off" else f"{self.control} {self.scale:g}"
         return f"{self.angle}° {setting}"
+
+
+class Webhook(models.Model):
+    """A callback URL an API key registered: told when a render it asked for finishes.
+
+    The secret signs every delivery (HMAC-SHA256); it must be kept to be used, so it is
+    stored as it is and shown to the client once, when the webhook is made.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    api_key = models.ForeignKey("apikeys.ApiKey", on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=2000)
+    secret = models.CharField(max_length=80, editable=False)
+    base_url = models.URLField(
+        max_length=300, help_text="Where the client reached the API: the payloads' URLs use it."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Removed by its client: nothing more is sent to it."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["api_key", "removed_at"])]
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one webhook, with every attempt's outcome."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    job = models.ForeignKey(RenderJob, on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=40)
+    # The exact bytes sent, built once: every retry sends the same body.
+    payload = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    # A sender owns the delivery until then (so two never send at once); a sender that
+    # died is replaced after it.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    log = models.JSONField(
+        default=list,
+        help_text="Each attempt: when, the URL tried, the answer's status or the error, "
+        "and how long it took.",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webhook", "job", "event"], name="one_delivery_per_webhook_job_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.job_id} -> {self.webhook.url}"

@@ -38,6 +38,10 @@ pids+=($!)
 "$CELERY" -A plitka_site worker -n "render1@%h" --concurrency 1 --prefetch-multiplier 1 \
   -Q render.interactive,render.batch,maintenance --loglevel INFO >"$VAR_DIR/worker.log" 2>&1 &
 pids+=($!)
+# Webhook deliveries wait on other people's servers: threads, apart from the renders.
+"$CELERY" -A plitka_site worker -n "hooks1@%h" --pool threads --concurrency 4 \
+  -Q webhooks --loglevel INFO >"$VAR_DIR/webhooks.log" 2>&1 &
+pids+=($!)
 "$CELERY" -A plitka_site beat --loglevel INFO >"$VAR_DIR/beat.log" 2>&1 &
 pids+=($!)
 
@@ -48,7 +52,8 @@ Plitka is running (Ctrl-C stops everything):
   Web:      http://$HOST:$PORT/
   Admin:    http://$HOST:$PORT/admin/
   API docs: http://$HOST:$PORT/api/docs/
-  Logs: $VAR_DIR/web.log (requests), $VAR_DIR/worker.log, $VAR_DIR/beat.log
+  Logs: $VAR_DIR/web.log (requests), $VAR_DIR/worker.log, $VAR_DIR/webhooks.log,
+        $VAR_DIR/beat.log
 $access
 Try:
   curl -H "Authorization: Api-Key $key" http://$HOST:$PORT/api/v1/colors/

@@ -162,7 +162,9 @@ class RenderJobSerializer(serializers.ModelSerializer):
         expand = request is not None and "telemetry" in expanded_fields(request)
         # Internal only (issue 11): a storefront sees no worker host names and no library
         # versions, which say where and on what the backend runs.
-        staff = request is None or caller_is_staff(request)
+        staff = self.context.get("staff")
+        if staff is None:
+            staff = request is None or caller_is_staff(request)
         # Recorded when a job finishes: a job still on its way has none to look up.
         telemetry = _telemetry(
             getattr(job, "telemetry", None) if job.is_terminal else None, timeline=expand

@@ -3,10 +3,12 @@ from rest_framework.routers import SimpleRouter
 
 from renders.api.product_image import ProductImageView
 from renders.api.views import RenderJobViewSet, WorkerViewSet
+from renders.api.webhooks import WebhookViewSet
 
 router = SimpleRouter()
 router.register("renders", RenderJobViewSet, basename="render")
 router.register("workers", WorkerViewSet, basename="worker")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("products/<str:sku>/image/", ProductImageView.as_view(), name="product-image"),

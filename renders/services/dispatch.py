@@ -39,33 +39,47 @@ def _send_pool(broker_url: str) -> Any:
     return app.connection_for_write(broker_url, transport_options=options).Pool(limit=16)
 
 
-def render_job_dispatch(*, job_id: uuid.UUID | str) -> bool:
-    """Queue the job's task; False (and a log line) when the broker does not take it.
+def task_send(name: str, *, args: list[Any], queue: str, countdown: float = 0) -> bool:
+    """Send one task message; False (and a log line) when the broker does not take it.
 
-    A failed send loses nothing: the job row stays queued and the reconciler sends again
-    (within 10 s). So a broker that is down or hangs costs a submit 0.8 s at most, and
-    nothing while this process knows Redis is away (`redis_away`: the broker is that Redis).
+    Bounded: a broker that is down or hangs costs 0.8 s at most, and nothing while this
+    process knows Redis is away (`redis_away`: the broker is that Redis). Callers keep
+    what the message is about in the database, so a sweep can send it again.
     """
     from plitka_site.celery import app
 
-    job = RenderJob.objects.filter(pk=job_id, status=RenderJob.Status.QUEUED).first()
-    if job is None or redis_away():
+    if redis_away():
         return False
     try:
         with _send_pool(settings.CELERY_BROKER_URL).acquire(
             block=True, timeout=SEND_TIMEOUT_S
         ) as connection:
             app.send_task(
-                RUN_TASK,
-                args=[str(job.pk)],
-                queue=settings.RENDER_QUEUES[job.queue],
+                name,
+                args=args,
+                queue=queue,
+                countdown=countdown or None,
                 connection=connection,
                 retry=True,
                 retry_policy=_SEND_RETRY,
             )
     except Exception:
         redis_failed()
-        logger.exception("could not dispatch render job %s; the reconciler will retry", job.pk)
+        logger.exception("could not send %s%s to %s; a sweep will send it again", name, args, queue)
+        return False
+    return True
+
+
+def render_job_dispatch(*, job_id: uuid.UUID | str) -> bool:
+    """Queue the job's task; False when the broker does not take it.
+
+    A failed send loses nothing: the job row stays queued and the reconciler sends again
+    (within 10 s).
+    """
+    job = RenderJob.objects.filter(pk=job_id, status=RenderJob.Status.QUEUED).first()
+    if job is None:
+        return False
+    if not task_send(RUN_TASK, args=[str(job.pk)], queue=settings.RENDER_QUEUES[job.queue]):
         return False
     RenderJob.objects.filter(pk=job.pk).update(dispatched_at=timezone.now())
     return True

@@ -6,6 +6,13 @@ from django.utils import timezone
 
 from renders.models import RenderJob
 from renders.services.notify import render_job_notify
+from renders.services.webhooks import webhook_deliveries_create
+
+
+def job_finished_announce(job: RenderJob) -> None:
+    """Tell everyone waiting that the job is over: long polls, and the clients' webhooks."""
+    render_job_notify(job_ids=[job.pk])
+    webhook_deliveries_create(job=job)
 
 
 def job_mark_failed(job: RenderJob, *, code: str, message: str) -> None:
@@ -14,7 +21,7 @@ def job_mark_failed(job: RenderJob, *, code: str, message: str) -> None:
     job.error_message = message
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error_code", "error_message", "finished_at"])
-    render_job_notify(job_ids=[job.pk])
+    job_finished_announce(job)
 
 
 def job_mark_canceled(job: RenderJob, *, message: str) -> None:
@@ -26,4 +33,4 @@ def job_mark_canceled(job: RenderJob, *, message: str) -> None:
     job.save(
         update_fields=["status", "cancel_requested", "error_code", "error_message", "finished_at"]
     )
-    render_job_notify(job_ids=[job.pk])
+    job_finished_announce(job)

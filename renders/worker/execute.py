@@ -28,7 +28,11 @@ from renders.models import RenderJob, RenderTelemetry
 from renders.services.dispatch import render_job_dispatch
 from renders.services.notify import render_job_notify
 from renders.services.publish import render_job_publish
-from renders.services.transitions import job_mark_canceled, job_mark_failed
+from renders.services.transitions import (
+    job_finished_announce,
+    job_mark_canceled,
+    job_mark_failed,
+)
 from renders.storage import media_put_retrying, result_names, storage_error_is_transient
 from renders.worker.engine_input import render_spec_for
 from renders.worker.heartbeat import worker_heartbeat, worker_job_done
@@ -454,5 +458,5 @@ def _finish_succeeded(
     job.model_revision = outcome.model_revision or ""
     job.error_code = job.error_message = ""
     job.save()
-    render_job_notify(job_ids=[job.pk])
+    job_finished_announce(job)
     return "succeeded"

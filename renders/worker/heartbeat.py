@@ -97,8 +97,20 @@ def _beat_forever(name: str) -> None:
         connection.close()
 
 
+def serves_renders(sender: Any) -> bool:
+    """Whether this Celery worker consumes a render queue (a worker for webhooks only is
+    not a render worker, and has no device to report)."""
+    queues = getattr(getattr(getattr(sender, "app", None), "amqp", None), "queues", None)
+    consumed = getattr(queues, "consume_from", None)
+    if not consumed:  # no -Q: the default queue, and anything sent there
+        return True
+    return bool(set(consumed) & set(settings.RENDER_QUEUES.values()))
+
+
 @worker_ready.connect
 def start_heartbeat(sender: Any = None, **kwargs: Any) -> None:
+    if not serves_renders(sender):
+        return
     name = getattr(sender, "hostname", None) or "worker"
     _stop.clear()
     threading.Thread(target=_beat_forever, args=(name,), name="heartbeat", daemon=True).start()

@@ -12,6 +12,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from renders.services import catalog_rerender_stale, render_jobs_reconcile
+from renders.services.webhooks import webhook_deliveries_sweep, webhook_delivery_attempt
 from renders.worker import preload  # noqa: F401  (connects the worker-start preload)
 from renders.worker.execute import render_job_execute
 
@@ -30,7 +31,13 @@ def reconcile() -> dict[str, list[str]]:
         "redispatched": report.redispatched,
         "requeued": report.requeued,
         "failed": report.failed,
+        "webhook_deliveries_resent": webhook_deliveries_sweep(),
     }
+
+
+@shared_task(name="renders.deliver_webhook", acks_late=True)
+def deliver_webhook(delivery_id: str) -> str:
+    return webhook_delivery_attempt(delivery_id=delivery_id)
 
 
 @shared_task(name="renders.rerender_stale")

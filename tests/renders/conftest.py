@@ -14,7 +14,8 @@ from tests.loopback import redis_test_db
 
 # A Redis database that only the tests use, so a running `make run` stack is left alone.
 TEST_REDIS_DB = redis_test_db("renders")
-RENDER_QUEUES = ["render.interactive", "render.batch", "maintenance"]
+# Everything `make run` has workers consume: the render queues, maintenance and webhooks.
+WORKER_QUEUES = ["render.interactive", "render.batch", "maintenance", "webhooks"]
 
 
 def _with_db(url: str, db: int) -> str:
@@ -66,7 +67,7 @@ def celery_worker_live(
         app,
         pool="solo",
         concurrency=1,
-        queues=RENDER_QUEUES,
+        queues=WORKER_QUEUES,
         perform_ping_check=False,
         shutdown_timeout=30,
         loglevel="WARNING",
@@ -85,3 +86,15 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float = 60.0, every: floa
     raise AssertionError(
         f"timed out after {timeout} s waiting for {predicate.__doc__ or predicate}"
     )
+
+
+@pytest.fixture
+def submit(request: Any, django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
+    """POST a render as `client` (the test module's BODY unless told) and run what waits
+    for the commit, as the request's end would: the dispatch to the broker."""
+
+    def call(client: Any, body: dict[str, Any] | None = None) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post("/api/v1/renders/", body or request.module.BODY, format="json")
+
+    return call

@@ -20,15 +20,6 @@ def clients(db, demo_catalog, broker):
     poll.finished_jobs.clear()
 
 
-@pytest.fixture
-def submit(django_capture_on_commit_callbacks):
-    def call(client, body=BODY):
-        with django_capture_on_commit_callbacks(execute=True):
-            return client.post("/api/v1/renders/", body, format="json")
-
-    return call
-
-
 def listed(client) -> list[str]:
     return [job["id"] for job in client.get("/api/v1/renders/").json()["results"]]
 
