@@ -8,6 +8,7 @@ from django.views.generic import TemplateView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from renders.admin_dashboard import operations_dashboard
 from renders.metrics import metrics_view
 
 admin.site.site_header = "Plitka render backend"
@@ -18,6 +19,11 @@ admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path(
+        "admin/operations/",
+        admin.site.admin_view(operations_dashboard),
+        name="operations-dashboard",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("renders.api.urls")),

@@ -150,7 +150,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "asked_by_whom",
         "created",
     ]
-    list_filter = ["status", *PARAM_FILTERS, "source", "queue", "product__shape"]
+    list_filter = ["status", "error_code", *PARAM_FILTERS, "source", "queue", "product__shape"]
     search_fields = [
         "id",
         "product__sku",

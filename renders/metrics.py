@@ -12,7 +12,6 @@ import hmac
 from collections.abc import Iterator
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
@@ -23,11 +22,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from renders.dashboard import queue_depths
 from renders.models import RenderJob, RenderTelemetry, Worker
 
 # Seconds: from a procedural thumbnail to a 40-step SDXL picture on a busy queue.
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
-BROKER_TIMEOUT_S = 1.0  # a scrape never waits long on a stuck Redis
 
 
 def _histogram(name: str, documentation: str, field: str) -> HistogramMetricFamily:
@@ -86,31 +85,20 @@ class PlitkaCollector(Collector):
     @staticmethod
     def _queues() -> Iterator[GaugeMetricFamily]:
         waiting = GaugeMetricFamily(
-            "plitka_queue_jobs_waiting", "Queued jobs per queue (the database).", labels=["queue"]
+            "plitka_queue_jobs_waiting",
+            "Queued jobs per queue (the database; webhooks: pending deliveries).",
+            labels=["queue"],
         )
-        counts = dict(
-            RenderJob.objects.filter(status=RenderJob.Status.QUEUED)
-            .values_list("queue")
-            .annotate(n=Count("pk"))
-        )
-        for queue in settings.RENDER_QUEUES:
-            waiting.add_metric([queue], counts.get(queue, 0))
-        yield waiting
         messages = GaugeMetricFamily(
             "plitka_queue_messages",
             "Messages waiting in the broker per queue (absent when Redis does not answer).",
             labels=["queue"],
         )
-        try:
-            client = redis.Redis.from_url(
-                settings.CELERY_BROKER_URL,
-                socket_timeout=BROKER_TIMEOUT_S,
-                socket_connect_timeout=BROKER_TIMEOUT_S,
-            )
-            for queue, key in settings.RENDER_QUEUES.items():
-                messages.add_metric([queue], int(client.llen(key)))
-        except redis.RedisError:
-            pass
+        for depth in queue_depths():
+            waiting.add_metric([depth.queue], depth.waiting)
+            if depth.messages is not None:
+                messages.add_metric([depth.queue], depth.messages)
+        yield waiting
         yield messages
 
     @staticmethod

@@ -187,3 +187,33 @@ def test_the_job_list_fits_a_1280_px_screen(
     )
     assert width <= room, f"the job list needs {width} px and has {room}"
     save_screenshot(browser, "render-jobs-1280.png", width=1280)
+
+
+def test_the_operations_dashboard_is_linked_from_the_index_and_draws_its_charts(
+    browser, live_server, staff_user, demo_catalog, settings, tmp_path
+):
+    from renders.services.transitions import job_mark_failed
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    requester = Requester(client_id="t", label="t", source="cli", sees_unpublished=True)
+    for seed in range(4):
+        job = render_job_submit(
+            product_sku="SQ-500-30",
+            recipe="RED:60,BLACK:40",
+            requester=requester,
+            params=RenderParams(size=256, seed=seed),
+        ).job
+        if seed == 3:
+            job_mark_failed(job, code="engine_error", message="a test failure")
+        else:
+            assert render_job_execute(job_id=job.pk, worker_name="render1@gpu-1") == "succeeded"
+    login(browser, live_server, "staff", "staff-pass-123")
+    browser.get(f"{live_server.url}/admin/")
+    browser.find_element(By.LINK_TEXT, "Operations dashboard").click()
+    page = WebDriverWait(browser, 40).until(ec.presence_of_element_located((By.ID, "operations")))
+    bars = browser.find_elements(By.CSS_SELECTOR, "#operations svg rect[fill='#2e7d32']")
+    assert bars, "no bar for today's succeeded renders"
+    text = page.text
+    assert "engine_error" in text and "render1@gpu-1" in text and "procedural" in text
+    assert "1 of 4 finished" in text
+    save_screenshot(browser, "operations-dashboard.png")

@@ -27,6 +27,21 @@ def test_samples_cover_the_run_at_the_interval():
     assert {"t", "cpu_percent", "rss_mb"} <= set(timeline[0])
 
 
+def test_a_short_run_is_sampled_faster_than_the_interval_and_a_long_one_at_it():
+    """A 0.5 s render at the default 0.5 s interval used to get two samples (start, stop),
+    too few to draw; the first second is sampled every 50-100 ms."""
+    with ResourceMonitor(interval_s=0.5) as monitor:
+        time.sleep(0.5)
+    times = [s.t for s in monitor.stop().samples]
+    assert len(times) >= 6
+    # Later the spacing grows to the interval, never past it.
+    monitor = ResourceMonitor(interval_s=0.5)
+    monitor._start = time.perf_counter() - 60
+    assert monitor._next_wait() == 0.5
+    monitor._start = time.perf_counter() - 1
+    assert 0.05 <= monitor._next_wait() <= 0.11
+
+
 def test_a_failing_heartbeat_does_not_stop_sampling():
     def broken(sample):
         raise RuntimeError("database down")

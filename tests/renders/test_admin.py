@@ -48,7 +48,9 @@ def test_history_list_shows_thumbnail_status_and_fidelity(admin_client, done_job
 def test_detail_is_read_only_with_the_resource_plot(admin_client, done_job):
     page = admin_client.get(f"/admin/renders/renderjob/{done_job.pk}/change/").content.decode()
     assert "<svg" in page
-    assert "CPU %" in page
+    # Each chart says how many samples it draws, with values on both axes.
+    assert re.search(r"CPU: \d+ samples over [\d.]+ s", page)
+    assert re.search(r'text-anchor="middle" fill="#555">0 s</text>', page)
     assert done_job.render_key in page
     # Fidelity as a table against the targets, colour by colour, not raw JSON.
     assert "Error (target ≤ 3.0 pp)" in page and "Whole face against the recipe" in page

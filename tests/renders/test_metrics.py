@@ -65,7 +65,7 @@ def test_jobs_queues_durations_and_workers_are_counted(
     }
     assert jobs == {("succeeded", "procedural"): 1, ("queued", "procedural"): 1}
     waiting = {labels["queue"]: value for labels, value in samples["plitka_queue_jobs_waiting"]}
-    assert waiting == {"interactive": 0, "batch": 1}
+    assert waiting == {"interactive": 0, "batch": 1, "webhooks": 0}
     messages = {labels["queue"]: value for labels, value in samples["plitka_queue_messages"]}
     assert messages["batch"] == 1 and messages["interactive"] == 1  # the first one's message
     buckets = {
