@@ -8,6 +8,7 @@ from django.views.generic import TemplateView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from catalog.views import configurator_page
 from renders.admin_dashboard import operations_dashboard
 from renders.metrics import metrics_view
 
@@ -19,6 +20,7 @@ admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("configurator/", configurator_page, name="configurator"),
     path(
         "admin/operations/",
         admin.site.admin_view(operations_dashboard),

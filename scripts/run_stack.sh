@@ -50,7 +50,8 @@ cat <<INFO
 
 Plitka is running (Ctrl-C stops everything):
   Web:      http://$HOST:$PORT/
-  Admin:    http://$HOST:$PORT/admin/
+  Admin:    http://$HOST:$PORT/admin/   (operations dashboard: /admin/operations/)
+  Configurator: http://$HOST:$PORT/configurator/
   API docs: http://$HOST:$PORT/api/docs/
   Logs: $VAR_DIR/web.log (requests), $VAR_DIR/worker.log, $VAR_DIR/webhooks.log,
         $VAR_DIR/beat.log

@@ -46,3 +46,7 @@ def browser() -> Iterator[Any]:
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+# A real Celery worker (in a thread of this process) for pages that render through the API.
+from tests.renders.conftest import broker, broker_url, celery_worker_live  # noqa: E402, F401
