@@ -1,20 +1,32 @@
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
+from django.db import models
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from catalog.admin_forms import COLOR_DATALIST_ID, RecipeComponentForm, RecipeComponentFormSet
+from catalog.admin_forms import (
+    COLOR_DATALIST_ID,
+    ColorRecipeForm,
+    RecipeComponentForm,
+    RecipeComponentFormSet,
+)
 from catalog.models import CatalogImage, Color, ColorRecipe, RecipeComponent, TileProduct
-from catalog.selectors import catalog_images_of, color_list, products_with_cover
+from catalog.selectors import (
+    catalog_images_of,
+    color_list,
+    products_with_cover,
+    recipes_with_same_mix,
+)
 from catalog.services import recipe_update
 
 
@@ -76,17 +88,42 @@ class ColorAdmin(admin.ModelAdmin):
         return f"{color.lab_l:.1f}, {color.lab_a:.1f}, {color.lab_b:.1f}"
 
 
-# Product actions that other apps contribute (renders adds "render all views"): they
-# register here, so the catalog never imports the apps that build on it.
-ProductAction = Callable[[admin.ModelAdmin, HttpRequest, QuerySet[TileProduct]], Any]
-_product_actions: list[ProductAction] = []
+# Actions that other apps contribute (renders adds "render all views" to products and
+# "render this recipe" to recipes): they register here, so the catalog never imports the
+# apps that build on it.
+AdminAction = Callable[[admin.ModelAdmin, HttpRequest, QuerySet[Any]], Any]
+_contributed_actions: dict[type[models.Model], list[AdminAction]] = defaultdict(list)
 
 
-def product_action_register(action: ProductAction) -> ProductAction:
-    """Add an admin action (decorated with @admin.action) to the product list."""
-    if action not in _product_actions:
-        _product_actions.append(action)
-    return action
+def _action_register(model: type[models.Model]) -> Callable[[AdminAction], AdminAction]:
+    def register(action: AdminAction) -> AdminAction:
+        """Add an admin action (decorated with @admin.action) to the model's list."""
+        if action not in _contributed_actions[model]:
+            _contributed_actions[model].append(action)
+        return action
+
+    return register
+
+
+product_action_register = _action_register(TileProduct)
+recipe_action_register = _action_register(ColorRecipe)
+
+
+class ContributedActionsMixin:
+    """Lists the actions other apps registered for this admin's model."""
+
+    model: type[models.Model]
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions: dict[str, Any] = super().get_actions(request)  # type: ignore[misc]
+        if not actions:  # popups and users without change permission get none
+            return actions
+        for action in _contributed_actions[self.model]:
+            found = self.get_action(action)  # type: ignore[attr-defined]
+            if found is not None and self.has_change_permission(request):  # type: ignore[attr-defined]
+                func, name, description = found
+                actions[name] = (func, name, description)
+        return actions
 
 
 GALLERY_MAX = 60  # pictures on a product's page, current and past each
@@ -133,7 +170,7 @@ def _gallery(images: list[CatalogImage], *, empty: str, faded: bool = False) -> 
 
 
 @admin.register(TileProduct)
-class TileProductAdmin(admin.ModelAdmin):
+class TileProductAdmin(ContributedActionsMixin, admin.ModelAdmin):
     list_display = [
         "cover",
         "sku",
@@ -171,17 +208,6 @@ class TileProductAdmin(admin.ModelAdmin):
         images = catalog_images_of(product=product, current=False, limit=GALLERY_MAX)
         return _gallery(images, empty="-", faded=True)
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)
-        if not actions:  # popups and users without change permission get none
-            return actions
-        for action in _product_actions:
-            found = self.get_action(action)
-            if found is not None and self.has_change_permission(request):
-                func, name, description = found
-                actions[name] = (func, name, description)
-        return actions
-
     @admin.display(description="W x H x T, mm")
     def size_display(self, product: TileProduct) -> str:
         return f"{product.width_mm} x {product.height_mm} x {product.thickness_mm}"
@@ -206,13 +232,39 @@ class RecipeComponentInline(admin.TabularInline):
 
 
 @admin.register(ColorRecipe)
-class ColorRecipeAdmin(admin.ModelAdmin):
+class ColorRecipeAdmin(ContributedActionsMixin, admin.ModelAdmin):
     list_display = ["name", "strip", "canonical", "created_by", "created_at"]
     search_fields = ["name", "canonical"]
-    readonly_fields = ["canonical", "total_percent", "strip", "created_by", "created_at"]
-    fields = ["name", "canonical", "total_percent", "strip", "created_by", "created_at"]
+    form = ColorRecipeForm
+    readonly_fields = [
+        "canonical",
+        "total_percent",
+        "strip",
+        "same_mix",
+        "created_by",
+        "created_at",
+    ]
+    fields = ["name", "canonical", "total_percent", "strip", "same_mix", "created_by", "created_at"]
     inlines = [RecipeComponentInline]
     change_form_template = "admin/catalog/colorrecipe/change_form.html"
+
+    class Media:
+        js = ["plitka/recipe_editor.js"]
+        css = {"all": ["plitka/recipe_editor.css"]}
+
+    @admin.display(description="Same mix as")
+    def same_mix(self, recipe: ColorRecipe) -> str:
+        others = recipes_with_same_mix(canonical=recipe.canonical, exclude_pk=recipe.pk)
+        if not recipe.pk or not others:
+            return "-"
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:catalog_colorrecipe_change", args=[other.pk]), other.name)
+                for other in others
+            ),
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ColorRecipe]:
         return super().get_queryset(request).prefetch_related("components__color")
@@ -232,10 +284,16 @@ class ColorRecipeAdmin(admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
+        colours = color_list()
         extra_context = {
             **(extra_context or {}),
             "color_datalist_id": COLOR_DATALIST_ID,
-            "color_choices": color_list(),
+            "color_choices": colours,
+            # The editor's swatches, chips and preview (plitka/recipe_editor.js).
+            "palette": [
+                {"code": c.code, "name_en": c.name_en, "name_ru": c.name_ru, "hex": c.hex}
+                for c in colours
+            ],
         }
         return super().changeform_view(request, object_id, form_url, extra_context)
 
@@ -250,6 +308,14 @@ class ColorRecipeAdmin(admin.ModelAdmin):
         if isinstance(formset, RecipeComponentFormSet) and formset.parsed is not None:
             # The service writes components and the canonical form in one place.
             recipe_update(recipe_row=form.instance, name=form.instance.name, recipe=formset.parsed)
+            others = recipes_with_same_mix(
+                canonical=form.instance.canonical, exclude_pk=form.instance.pk
+            )
+            if others:
+                names = ", ".join(f"“{other.name}”" for other in others)
+                messages.warning(
+                    request, f"The same mix ({form.instance.canonical}) is also stored as {names}."
+                )
             # The admin's change message reads these; the service did the writing.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             return

@@ -12,11 +12,27 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.formsets import DELETION_FIELD_NAME
 
-from catalog.models import RecipeComponent
+from catalog.models import ColorRecipe, RecipeComponent
 from catalog.recipes import Recipe, RecipeError
-from catalog.selectors import recipe_validate
+from catalog.selectors import recipe_name_clash, recipe_validate
 
 COLOR_DATALIST_ID = "plitka-color-codes"
+
+
+class ColorRecipeForm(forms.ModelForm):
+    class Meta:
+        model = ColorRecipe
+        fields = ["name"]
+
+    def clean_name(self) -> str:
+        name = str(self.cleaned_data["name"]).strip()
+        clash = recipe_name_clash(name=name, exclude_pk=self.instance.pk)
+        if clash is not None:
+            raise ValidationError(
+                f"“{clash.name}” exists already (names are compared ignoring case); "
+                "choose another name or edit that recipe."
+            )
+        return name
 
 
 class RecipeComponentForm(forms.ModelForm):

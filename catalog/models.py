@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from catalog.geometry import GRANULE_SIZE_LABELS, SHAPE_LABELS, TileGeometry
 
@@ -104,6 +105,15 @@ class ColorRecipe(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [
+            # "Autumn" and "autumn" would be two entries staff cannot tell apart in a list.
+            models.UniqueConstraint(
+                Lower("name"),
+                name="recipe_name_unique_ignoring_case",
+                violation_error_message="A recipe with this name exists already "
+                "(names are compared ignoring case).",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} [{self.canonical}]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Length
 
 from catalog.models import CatalogImage, Color, ColorRecipe, TileProduct
 from catalog.palette import PaletteColor
@@ -100,6 +101,29 @@ def product_get(*, sku: str, include_unpublished: bool) -> TileProduct | None:
 
 def recipe_list() -> QuerySet[ColorRecipe]:
     return ColorRecipe.objects.prefetch_related("components__color")
+
+
+SAME_MIX_SHOWN = 10
+
+
+def recipe_name_clash(*, name: str, exclude_pk: int | None = None) -> ColorRecipe | None:
+    """The recipe that already has this name, ignoring case, if any."""
+    # Compared in Python: SQLite's lower() knows only ASCII ("Осень" and "осень").
+    wanted = name.strip().casefold()
+    same_length = ColorRecipe.objects.annotate(name_length=Length("name")).filter(
+        name_length=len(name.strip())
+    )
+    if exclude_pk is not None:
+        same_length = same_length.exclude(pk=exclude_pk)
+    return next((r for r in same_length.only("pk", "name") if r.name.casefold() == wanted), None)
+
+
+def recipes_with_same_mix(*, canonical: str, exclude_pk: int | None = None) -> list[ColorRecipe]:
+    """Other recipes of exactly this mix (staff are told: one mix, two names)."""
+    found = ColorRecipe.objects.filter(canonical=canonical)
+    if exclude_pk is not None:
+        found = found.exclude(pk=exclude_pk)
+    return list(found.order_by("name")[:SAME_MIX_SHOWN])
 
 
 def recipe_of(*, recipe: ColorRecipe) -> Recipe:

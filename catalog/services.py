@@ -6,13 +6,13 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import CatalogImage, Color, ColorRecipe, RecipeComponent, TileProduct
 from catalog.palette import stock_palette
 from catalog.recipes import Recipe
-from catalog.selectors import recipe_validate
+from catalog.selectors import recipe_name_clash, recipe_validate
 
 
 def color_sync_stock() -> int:
@@ -43,12 +43,43 @@ def _components_write(*, recipe_row: ColorRecipe, recipe: Recipe) -> None:
     )
 
 
+class RecipeNameTaken(ValueError):
+    """Another recipe has this name (ignoring case)."""
+
+    def __init__(self, existing: ColorRecipe) -> None:
+        self.existing = existing
+        super().__init__(
+            f"a recipe named {existing.name!r} exists already (id {existing.pk}); "
+            "names are compared ignoring case"
+        )
+
+
+def _name_check(name: str, *, exclude_pk: int | None = None) -> None:
+    if (clash := recipe_name_clash(name=name, exclude_pk=exclude_pk)) is not None:
+        raise RecipeNameTaken(clash)
+
+
+def _saved(row: ColorRecipe, *, update_fields: list[str] | None = None) -> None:
+    """Save, turning the unique name constraint's refusal (a race with another writer)
+    into the same error as the check before it."""
+    try:
+        with transaction.atomic():
+            row.save(update_fields=update_fields)
+    except IntegrityError:
+        _name_check(row.name, exclude_pk=row.pk)
+        raise
+
+
 @transaction.atomic
 def recipe_create(*, name: str, recipe: Recipe, created_by: User | None = None) -> ColorRecipe:
-    """Store a recipe that the parser has accepted (the caller parsed it, once)."""
-    row = ColorRecipe.objects.create(
-        name=name.strip(), canonical=recipe.canonical, created_by=created_by
-    )
+    """Store a recipe that the parser has accepted (the caller parsed it, once).
+
+    Raises RecipeNameTaken when another recipe has the name (ignoring case).
+    """
+    name = name.strip()
+    _name_check(name)
+    row = ColorRecipe(name=name, canonical=recipe.canonical, created_by=created_by)
+    _saved(row)
     _components_write(recipe_row=row, recipe=recipe)
     return row
 
@@ -57,8 +88,9 @@ def recipe_create(*, name: str, recipe: Recipe, created_by: User | None = None) 
 def recipe_update(*, recipe_row: ColorRecipe, name: str, recipe: Recipe) -> ColorRecipe:
     """Replace a stored recipe's name and components with a parsed recipe."""
     recipe_row.name = name.strip()
+    _name_check(recipe_row.name, exclude_pk=recipe_row.pk)
     recipe_row.canonical = recipe.canonical
-    recipe_row.save(update_fields=["name", "canonical", "updated_at"])
+    _saved(recipe_row, update_fields=["name", "canonical", "updated_at"])
     _components_write(recipe_row=recipe_row, recipe=recipe)
     return recipe_row
 

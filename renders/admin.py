@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -18,8 +19,13 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from catalog.admin import ReadOnlyAdminMixin, mix_strip, product_action_register
-from catalog.models import TileProduct
+from catalog.admin import (
+    ReadOnlyAdminMixin,
+    mix_strip,
+    product_action_register,
+    recipe_action_register,
+)
+from catalog.models import ColorRecipe, TileProduct
 from gpu_worker.engines.diffusion.options import OptionError, diffusion_options_parse
 from gpu_worker.param_kinds import ChoiceParam
 from gpu_worker.params import RenderParams, render_param_declarations
@@ -27,7 +33,7 @@ from renders import (
     admin_experiments,  # noqa: F401 (registers the experiments' admin)
     admin_webhooks,  # noqa: F401 (registers the webhooks' admin)
 )
-from renders.admin_forms import BulkRenderForm
+from renders.admin_forms import BulkParamsForm, BulkRenderForm, RecipeRenderForm
 from renders.errors import RenderRequestError
 from renders.models import ModelProfile, RenderJob, Worker
 from renders.plots import timeline_svg
@@ -524,19 +530,21 @@ def _bulk_message(report: BulkReport) -> str:
     )
 
 
-@product_action_register
-@admin.action(description="Render all views for chosen recipes")
-def render_all_views(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[TileProduct]
+def _bulk_action(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    form: BulkParamsForm,
+    template: str,
+    context: dict[str, Any],
+    submit: Callable[[dict[str, Any], RenderParams, Requester], BulkReport],
 ) -> HttpResponse | None:
-    form = BulkRenderForm(request.POST if "apply" in request.POST else None)
+    """A bulk render action: the chooser page, then, once it comes back valid, the renders
+    and a message that links to them (None sends the admin back to its list)."""
     if "apply" in request.POST and form.is_valid():
         try:
-            report = product_render_all_views(
-                products=queryset,
-                recipes=form.cleaned_data["recipes"],
-                params=RenderParams(**form.render_values()),
-                requester=_staff_requester(request),
+            report = submit(
+                form.cleaned_data, RenderParams(**form.render_values()), _staff_requester(request)
             )
         except RenderRequestError as exc:
             messages.error(request, exc.message)
@@ -545,16 +553,58 @@ def render_all_views(
         return None
     return render(
         request,
-        "admin/renders/bulk_render.html",
+        template,
         {
             **modeladmin.admin_site.each_context(request),
+            "form": form,
+            "opts": modeladmin.model._meta,
+            **context,
+        },
+    )
+
+
+@product_action_register
+@admin.action(description="Render all views for chosen recipes")
+def render_all_views(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[TileProduct]
+) -> HttpResponse | None:
+    return _bulk_action(
+        modeladmin,
+        request,
+        form=BulkRenderForm(request.POST if "apply" in request.POST else None),
+        template="admin/renders/bulk_render.html",
+        context={
             "title": "Render all views",
             "products": queryset,
-            "form": form,
             "views": STANDARD_VIEWS,
             "action": "render_all_views",
-            "opts": modeladmin.model._meta,
         },
+        submit=lambda chosen, params, requester: product_render_all_views(
+            products=queryset, recipes=chosen["recipes"], params=params, requester=requester
+        ),
+    )
+
+
+@recipe_action_register
+@admin.action(description="Render for chosen products and views")
+def render_recipes(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[ColorRecipe]
+) -> HttpResponse | None:
+    """ "Render this recipe" (the recipe page's button), or several chosen in the list."""
+    form = RecipeRenderForm(request.POST if "apply" in request.POST else None)
+    return _bulk_action(
+        modeladmin,
+        request,
+        form=form,
+        template="admin/renders/recipe_render.html",
+        context={"title": "Render recipes", "recipes": queryset, "action": "render_recipes"},
+        submit=lambda chosen, params, requester: product_render_all_views(
+            products=chosen["products"],
+            recipes=queryset,
+            params=params,
+            requester=requester,
+            views=form.chosen_views(),
+        ),
     )
 
 

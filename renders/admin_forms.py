@@ -6,9 +6,10 @@ from typing import Any
 
 from django import forms
 
-from catalog.models import ColorRecipe
+from catalog.models import ColorRecipe, TileProduct
 from gpu_worker.param_kinds import ChoiceParam, Param, ParamProblem, RealParam, WholeParam
 from gpu_worker.params import render_param_declaration
+from renders.services.bulk import STANDARD_VIEWS
 
 
 class RenderParamFormField(forms.Field):
@@ -49,10 +50,8 @@ def render_param_form_field(name: str) -> RenderParamFormField:
 BULK_PARAMS = ("size", "engine", "quality")
 
 
-class BulkRenderForm(forms.Form):
-    recipes = forms.ModelMultipleChoiceField(
-        queryset=ColorRecipe.objects.all(), widget=forms.CheckboxSelectMultiple
-    )
+class BulkParamsForm(forms.Form):
+    """The render parameters of a bulk render, as their declarations describe them."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -66,3 +65,40 @@ class BulkRenderForm(forms.Form):
             for name in BULK_PARAMS
             if self.cleaned_data.get(name) is not None
         }
+
+
+class BulkRenderForm(BulkParamsForm):
+    recipes = forms.ModelMultipleChoiceField(
+        queryset=ColorRecipe.objects.all(), widget=forms.CheckboxSelectMultiple
+    )
+
+
+# The (view, angle) pairs staff may pick for "render this recipe"; the standard ones first.
+VIEW_OPTIONS: tuple[tuple[str, int], ...] = (
+    *STANDARD_VIEWS,
+    ("top", 45),
+    ("perspective", 90),
+    ("perspective", 135),
+    ("perspective", 180),
+)
+
+
+def view_option_key(view: str, angle: int) -> str:
+    return f"{view}:{angle}"
+
+
+class RecipeRenderForm(BulkParamsForm):
+    """Render chosen recipes for chosen products, in chosen views."""
+
+    products = forms.ModelMultipleChoiceField(
+        queryset=TileProduct.objects.order_by("sku"), widget=forms.CheckboxSelectMultiple
+    )
+    views = forms.MultipleChoiceField(
+        choices=[(view_option_key(v, a), f"{v} {a}°") for v, a in VIEW_OPTIONS],
+        initial=[view_option_key(v, a) for v, a in STANDARD_VIEWS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def chosen_views(self) -> list[tuple[str, int]]:
+        keys = set(self.cleaned_data["views"])
+        return [(v, a) for v, a in VIEW_OPTIONS if view_option_key(v, a) in keys]

@@ -7,6 +7,7 @@ Django being set up.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -79,3 +80,24 @@ def _redis_not_away() -> None:
     import plitka_site.redis_client as redis_client
 
     redis_client._away_until = 0.0
+
+
+def _migrate(targets: list[tuple[str, str]]) -> Any:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.fixture
+def migrate(transactional_db: Any) -> Iterator[Callable[[list[tuple[str, str]]], Any]]:
+    """Move the test database to a migration (returns its app registry); it is back at
+    the latest one afterwards."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    yield _migrate
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

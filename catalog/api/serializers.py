@@ -128,3 +128,19 @@ class RecipeSerializer(serializers.ModelSerializer):
     @extend_schema_field(ComponentSerializer(many=True))
     def get_components(self, recipe: ColorRecipe) -> list[dict[str, Any]]:
         return [{"color": c.color.code, "percent": c.percent} for c in recipe.components.all()]
+
+
+class SameMixSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class RecipeCreatedSerializer(RecipeSerializer):
+    same_mix_as = SameMixSerializer(
+        many=True,
+        read_only=True,
+        help_text="Other recipes of exactly this mix under other names (at most 10).",
+    )
+
+    class Meta(RecipeSerializer.Meta):
+        fields = [*RecipeSerializer.Meta.fields, "same_mix_as"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -15,6 +15,7 @@ from catalog.api.filters import ProductFilter
 from catalog.api.serializers import (
     ColorSerializer,
     ProductSerializer,
+    RecipeCreatedSerializer,
     RecipeInputSerializer,
     RecipeSerializer,
 )
@@ -25,9 +26,11 @@ from catalog.selectors import (
     product_list_with_images,
     recipe_list,
     recipe_validate,
+    recipes_with_same_mix,
 )
-from catalog.services import recipe_create
+from catalog.services import RecipeNameTaken, recipe_create
 from plitka_site.api.permissions import caller_is_staff
+from plitka_site.api.schema import ErrorEnvelopeSerializer
 
 
 class ColorViewSet(viewsets.ReadOnlyModelViewSet):
@@ -95,6 +98,17 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
+class RecipeNameConflict(APIException):
+    """409: the name is another recipe's; `fields.name` says which."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "name_taken"
+
+    def __init__(self, error: RecipeNameTaken) -> None:
+        super().__init__(detail=str(error), code="name_taken")
+        self.fields = {"name": [str(error)]}
+
+
 class RecipeViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -112,17 +126,33 @@ class RecipeViewSet(
     def get_queryset(self) -> QuerySet[ColorRecipe]:
         return recipe_list()
 
-    @extend_schema(request=RecipeInputSerializer, responses={201: RecipeSerializer})
+    @extend_schema(
+        request=RecipeInputSerializer,
+        responses={
+            201: RecipeCreatedSerializer,
+            409: OpenApiResponse(
+                ErrorEnvelopeSerializer,
+                description="Another recipe has this name (compared ignoring case).",
+            ),
+        },
+    )
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         payload = RecipeInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         user = request.user if request.user.is_authenticated else None
-        recipe = recipe_create(
-            name=payload.validated_data["name"],
-            recipe=payload.validated_data["components"],
-            created_by=user,
-        )
+        try:
+            recipe = recipe_create(
+                name=payload.validated_data["name"],
+                recipe=payload.validated_data["components"],
+                created_by=user,
+            )
+        except RecipeNameTaken as exc:
+            raise RecipeNameConflict(exc) from exc
         recipe = recipe_list().get(pk=recipe.pk)
         body = RecipeSerializer(recipe, context=self.get_serializer_context()).data
+        body["same_mix_as"] = [
+            {"id": other.pk, "name": other.name}
+            for other in recipes_with_same_mix(canonical=recipe.canonical, exclude_pk=recipe.pk)
+        ]
         location = request.build_absolute_uri(f"{recipe.pk}/")
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})

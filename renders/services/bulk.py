@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from catalog.models import ColorRecipe, TileProduct
@@ -30,8 +30,10 @@ def product_render_all_views(
     recipes: Iterable[ColorRecipe],
     params: RenderParams,
     requester: Requester,
+    views: Sequence[tuple[str, int]] = STANDARD_VIEWS,
 ) -> BulkReport:
-    """Submit every standard view of each product in each recipe.
+    """Submit each (view, angle) of `views` (the standard ones unless told) for each
+    product in each recipe, on the batch queue.
 
     `params` gives everything but the view and angle (size, engine, quality, ...).
     """
@@ -39,7 +41,7 @@ def product_render_all_views(
     chosen = [render_recipe_resolve(value=recipe.pk) for recipe in recipes]  # each parsed once
     for product in products:
         for choice in chosen:
-            for view, angle in STANDARD_VIEWS:
+            for view, angle in views:
                 result = render_job_submit(
                     product_sku=product.sku,
                     recipe=choice,

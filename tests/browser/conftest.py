@@ -50,3 +50,18 @@ def browser() -> Iterator[Any]:
 
 # A real Celery worker (in a thread of this process) for pages that render through the API.
 from tests.renders.conftest import broker, broker_url, celery_worker_live  # noqa: E402, F401
+
+
+@pytest.fixture
+def staff_browser(
+    browser: Any, live_server: Any, staff_user: Any, settings: Any, tmp_path: Any
+) -> Any:
+    """Chromium signed in as staff at 1440 px, with media stored and served from a fresh
+    folder by the live server."""
+    from tests.browser.test_pages import login
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SERVE_MEDIA = True
+    login(browser, live_server, "staff", "staff-pass-123")
+    browser.set_window_size(1440, 1000)
+    return browser

@@ -11,7 +11,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from renders.models import RenderJob
-from tests.browser.test_pages import login, save_screenshot
+from tests.browser.test_pages import save_screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,13 +21,8 @@ def shares(browser) -> list[int]:
     return [int(output.text.removesuffix(" %")) for output in outputs]
 
 
-def test_from_a_mix_to_the_picture_and_its_accuracy(
-    browser, live_server, staff_user, celery_worker_live, settings, tmp_path
-):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.SERVE_MEDIA = True
-    login(browser, live_server, "staff", "staff-pass-123")
-    browser.set_window_size(1440, 1000)
+def test_from_a_mix_to_the_picture_and_its_accuracy(staff_browser, live_server, celery_worker_live):
+    browser = staff_browser
     browser.get(f"{live_server.url}/configurator/")
     wait = WebDriverWait(browser, 40)
     wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#mix li")) == 2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from catalog.models import ColorRecipe
 from tests.catalog.test_api import BAD_RECIPES
@@ -25,13 +24,6 @@ def recipe_form(name: str, rows: list[tuple[object, object]], total_forms: int =
         data[f"components-{index}-color_name"] = str(color)
         data[f"components-{index}-percent_text"] = str(percent)
     return data
-
-
-@pytest.fixture
-def admin_client(staff_user) -> Client:
-    client = Client()
-    client.force_login(staff_user)
-    return client
 
 
 def test_add_page_renders_with_colour_suggestions(admin_client):

@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
-
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from renders.render_key import render_key_compute, seed_derive
 
 BEFORE = [("renders", "0002_beat_schedules")]
 AFTER = [("renders", "0003_params_kept_once")]
-
-
-def _migrate(targets: list[tuple[str, str]]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def migrate(transactional_db: Any) -> Iterator[Callable[[list[tuple[str, str]]], Any]]:
-    """Move the test database to a migration; it is back at the latest one afterwards."""
-    yield _migrate
-    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 def _product(apps: Any) -> Any:
