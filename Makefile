@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run dev test faults venv lint format bench clean
+.PHONY: run dev test faults venv lint format bench clean messages
 
 venv: $(STAMP)
 
@@ -37,6 +37,14 @@ test: venv
 faults: venv
 	@mkdir -p "$${PLITKA_VAR_DIR:-var}"
 	PLITKA_FAULTS=1 $(PY) -m pytest tests/faults
+
+# After changing text people read: update the Russian catalogs in locale/ru (translate what
+# is new or changed there), then compile them. Needs GNU gettext (apt-get install gettext).
+I18N_IGNORE := --ignore=.venv --ignore=var --ignore=tests --ignore=benchmarks --ignore=scripts --ignore=docs
+messages: venv
+	$(PY) manage.py makemessages -l ru $(I18N_IGNORE)
+	$(PY) manage.py makemessages -d djangojs -l ru $(I18N_IGNORE)
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=var
 
 lint: venv
 	$(VENV)/bin/ruff check --fix .

@@ -13,6 +13,8 @@ from django.forms import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from catalog.admin_forms import (
     COLOR_DATALIST_ID,
@@ -83,7 +85,7 @@ class ColorAdmin(admin.ModelAdmin):
     def swatch(self, color: Color) -> str:
         return swatch(color.hex)
 
-    @admin.display(description="CIELAB")
+    @admin.display(description=_("CIELAB"))
     def lab_display(self, color: Color) -> str:
         return f"{color.lab_l:.1f}, {color.lab_a:.1f}, {color.lab_b:.1f}"
 
@@ -196,31 +198,31 @@ class TileProductAdmin(ContributedActionsMixin, admin.ModelAdmin):
             return "-"
         return format_html('<img src="{}" style="height:48px" alt="">', default_storage.url(name))
 
-    @admin.display(description="Pictures shown now")
+    @admin.display(description=_("Pictures shown now"))
     def gallery(self, product: TileProduct) -> str:
         return _gallery(
             catalog_images_of(product=product, current=True, limit=GALLERY_MAX),
             empty="No pictures yet: render this product from the list's actions.",
         )
 
-    @admin.display(description="Shown before")
+    @admin.display(description=_("Shown before"))
     def history(self, product: TileProduct) -> str:
         images = catalog_images_of(product=product, current=False, limit=GALLERY_MAX)
         return _gallery(images, empty="-", faded=True)
 
-    @admin.display(description="W x H x T, mm")
+    @admin.display(description=_("W x H x T, mm"))
     def size_display(self, product: TileProduct) -> str:
         return f"{product.width_mm} x {product.height_mm} x {product.thickness_mm}"
 
-    @admin.action(description="Publish selected products")
+    @admin.action(description=_("Publish selected products"))
     def publish(self, request: HttpRequest, queryset: QuerySet[TileProduct]) -> None:
         count = queryset.update(is_published=True)
-        messages.success(request, f"Published {count} product(s).")
+        messages.success(request, gettext("Published %(count)d product(s).") % {"count": count})
 
-    @admin.action(description="Unpublish selected products")
+    @admin.action(description=_("Unpublish selected products"))
     def unpublish(self, request: HttpRequest, queryset: QuerySet[TileProduct]) -> None:
         count = queryset.update(is_published=False)
-        messages.success(request, f"Unpublished {count} product(s).")
+        messages.success(request, gettext("Unpublished %(count)d product(s).") % {"count": count})
 
 
 class RecipeComponentInline(admin.TabularInline):
@@ -252,7 +254,7 @@ class ColorRecipeAdmin(ContributedActionsMixin, admin.ModelAdmin):
         js = ["plitka/recipe_editor.js"]
         css = {"all": ["plitka/recipe_editor.css"]}
 
-    @admin.display(description="Same mix as")
+    @admin.display(description=_("Same mix as"))
     def same_mix(self, recipe: ColorRecipe) -> str:
         others = recipes_with_same_mix(canonical=recipe.canonical, exclude_pk=recipe.pk)
         if not recipe.pk or not others:
@@ -269,11 +271,11 @@ class ColorRecipeAdmin(ContributedActionsMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ColorRecipe]:
         return super().get_queryset(request).prefetch_related("components__color")
 
-    @admin.display(description="Mix")
+    @admin.display(description=_("Mix"))
     def strip(self, recipe: ColorRecipe) -> str:
         return recipe_strip(recipe) if recipe.pk else "-"
 
-    @admin.display(description="Sum of percents")
+    @admin.display(description=_("Sum of percents"))
     def total_percent(self, recipe: ColorRecipe) -> str:
         return f"{sum(c.percent for c in recipe.components.all())} %" if recipe.pk else "-"
 
@@ -314,7 +316,9 @@ class ColorRecipeAdmin(ContributedActionsMixin, admin.ModelAdmin):
             if others:
                 names = ", ".join(f"“{other.name}”" for other in others)
                 messages.warning(
-                    request, f"The same mix ({form.instance.canonical}) is also stored as {names}."
+                    request,
+                    gettext("The same mix (%(mix)s) is also stored as %(names)s.")
+                    % {"mix": form.instance.canonical, "names": names},
                 )
             # The admin's change message reads these; the service did the writing.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []

@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from catalog.geometry import GRANULE_SIZE_LABELS, SHAPE_LABELS, TileGeometry
 
@@ -15,24 +16,30 @@ class Color(models.Model):
     """A stock granule colour with its measured appearance (see data/palette.json)."""
 
     code = models.CharField(
+        _("code"),
         max_length=16,
         unique=True,
         validators=[RegexValidator(r"^[A-Z][A-Z0-9]*$", "Codes are upper-case letters/digits.")],
     )
-    name_en = models.CharField(max_length=64)
-    name_ru = models.CharField(max_length=64)
+    name_en = models.CharField(_("English name"), max_length=64)
+    name_ru = models.CharField(_("Russian name"), max_length=64)
     hex = models.CharField(
-        max_length=7, validators=[RegexValidator(r"^#[0-9A-F]{6}$", "Use #RRGGBB.")]
+        _("hex colour"),
+        max_length=7,
+        validators=[RegexValidator(r"^#[0-9A-F]{6}$", "Use #RRGGBB.")],
     )
     lab_l = models.FloatField("L*")
     lab_a = models.FloatField("a*")
     lab_b = models.FloatField("b*")
     lightness_spread = models.FloatField(
-        help_text="Inter-quartile range of L* on a photo of a single-colour tile."
+        _("lightness spread"),
+        help_text="Inter-quartile range of L* on a photo of a single-colour tile.",
     )
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
+        verbose_name = _("colour")
+        verbose_name_plural = _("colours")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -50,23 +57,27 @@ class TileProduct(models.Model):
         unique=True,
         validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9\-]*$", "Upper-case letters, digits, dash.")],
     )
-    name = models.CharField(max_length=200)
-    shape = models.CharField(max_length=16, choices=list(SHAPE_LABELS.items()))
+    name = models.CharField(_("name"), max_length=200)
+    shape = models.CharField(_("shape"), max_length=16, choices=list(SHAPE_LABELS.items()))
     width_mm = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(50), MaxValueValidator(2000)]
+        _("width, mm"), validators=[MinValueValidator(50), MaxValueValidator(2000)]
     )
     height_mm = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(50), MaxValueValidator(2000)]
+        _("height, mm"), validators=[MinValueValidator(50), MaxValueValidator(2000)]
     )
     thickness_mm = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(5), MaxValueValidator(200)]
+        _("thickness, mm"), validators=[MinValueValidator(5), MaxValueValidator(200)]
     )
-    granule_size = models.CharField(max_length=8, choices=list(GRANULE_SIZE_LABELS.items()))
-    is_published = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    granule_size = models.CharField(
+        _("granule size"), max_length=8, choices=list(GRANULE_SIZE_LABELS.items())
+    )
+    is_published = models.BooleanField(_("published"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
+        verbose_name = _("tile product")
+        verbose_name_plural = _("tile products")
         ordering = ["sku"]
         constraints = [
             models.CheckConstraint(
@@ -95,15 +106,21 @@ class TileProduct(models.Model):
 class ColorRecipe(models.Model):
     """A named mix of colours. `canonical` is derived by the parser and stored for lookup."""
 
-    name = models.CharField(max_length=200)
-    canonical = models.CharField(max_length=200, db_index=True, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    canonical = models.CharField(_("canonical form"), max_length=200, db_index=True, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
+        verbose_name = _("colour recipe")
+        verbose_name_plural = _("colour recipes")
         ordering = ["name", "id"]
         constraints = [
             # "Autumn" and "autumn" would be two entries staff cannot tell apart in a list.
@@ -120,13 +137,19 @@ class ColorRecipe(models.Model):
 
 
 class RecipeComponent(models.Model):
-    recipe = models.ForeignKey(ColorRecipe, related_name="components", on_delete=models.CASCADE)
-    color = models.ForeignKey(Color, related_name="+", on_delete=models.PROTECT)
+    recipe = models.ForeignKey(
+        ColorRecipe, related_name="components", on_delete=models.CASCADE, verbose_name=_("recipe")
+    )
+    color = models.ForeignKey(
+        Color, related_name="+", on_delete=models.PROTECT, verbose_name=_("color")
+    )
     percent = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(100)]
+        _("percent"), validators=[MinValueValidator(1), MaxValueValidator(100)]
     )
 
     class Meta:
+        verbose_name = _("recipe component")
+        verbose_name_plural = _("recipe components")
         ordering = ["color__code"]
         constraints = [
             models.UniqueConstraint(fields=["recipe", "color"], name="recipe_color_once"),
@@ -148,27 +171,34 @@ class CatalogImage(models.Model):
     """
 
     class View(models.TextChoices):
-        TOP = "top", "Top"
-        PERSPECTIVE = "perspective", "Perspective"
+        TOP = "top", _("Top")
+        PERSPECTIVE = "perspective", _("Perspective")
 
-    product = models.ForeignKey(TileProduct, related_name="images", on_delete=models.CASCADE)
-    recipe_canonical = models.CharField(max_length=200)
-    view = models.CharField(max_length=16, choices=View.choices)
-    angle = models.PositiveSmallIntegerField(validators=[MaxValueValidator(359)])
-    image = models.ImageField(upload_to="catalog/", max_length=255)
-    thumbnail = models.ImageField(upload_to="catalog/", max_length=255, blank=True)
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
-    render_key = models.CharField(max_length=64, db_index=True)
-    render_job_id = models.UUIDField(null=True, blank=True, db_index=True)
-    fidelity = models.JSONField(
-        null=True, blank=True, help_text="The render's measured colour accuracy, as the job has it."
+    product = models.ForeignKey(
+        TileProduct, related_name="images", on_delete=models.CASCADE, verbose_name=_("product")
     )
-    is_current = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    superseded_at = models.DateTimeField(null=True, blank=True)
+    recipe_canonical = models.CharField(_("recipe"), max_length=200)
+    view = models.CharField(_("view"), max_length=16, choices=View.choices)
+    angle = models.PositiveSmallIntegerField(_("angle"), validators=[MaxValueValidator(359)])
+    image = models.ImageField(_("image"), upload_to="catalog/", max_length=255)
+    thumbnail = models.ImageField(_("thumbnail"), upload_to="catalog/", max_length=255, blank=True)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    render_key = models.CharField(_("render key"), max_length=64, db_index=True)
+    render_job_id = models.UUIDField(_("render job id"), null=True, blank=True, db_index=True)
+    fidelity = models.JSONField(
+        _("fidelity"),
+        null=True,
+        blank=True,
+        help_text="The render's measured colour accuracy, as the job has it.",
+    )
+    is_current = models.BooleanField(_("current"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    superseded_at = models.DateTimeField(_("superseded"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("catalog image")
+        verbose_name_plural = _("catalog images")
         ordering = ["product", "recipe_canonical", "view", "angle", "-created_at"]
         constraints = [
             models.UniqueConstraint(

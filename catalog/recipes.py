@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.colour_words import COMMON_COLOUR_WORDS
+from catalog.i18n import gettext
 from catalog.input_checks import number_from_text, quoted
 
 MAX_COMPONENTS = 8
@@ -92,7 +93,7 @@ class RecipeError(ValueError):
     def __init__(self, problems: Sequence[str]) -> None:
         shown = list(problems[:MAX_PROBLEMS])
         if len(problems) > MAX_PROBLEMS:
-            shown.append(f"and {len(problems) - MAX_PROBLEMS} more")
+            shown.append(gettext("and %(count)d more") % {"count": len(problems) - MAX_PROBLEMS})
         self.problems = shown
         super().__init__("; ".join(self.problems))
 
@@ -138,17 +139,26 @@ def _percent_problem(raw: object, label: str) -> tuple[int | None, str | None]:
             text[:-1] if text.endswith("%") else text, decimal_comma=True, exponent=False
         )
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        return None, f"{label}: percent {quoted(raw)} is not a number; use a whole number 1..100"
+        return None, gettext(
+            "%(label)s: percent %(value)s is not a number; use a whole number 1..100"
+        ) % {"label": label, "value": quoted(raw)}
     if isinstance(value, float) and not value.is_integer():
         hint = (
-            f" ({value} looks like a fraction: percent is a whole number 1..100, "
-            f"so write {round(value * 100)} for {round(value * 100)} %)"
+            gettext(
+                " (%(value)s looks like a fraction: percent is a whole number 1..100, "
+                "so write %(whole)d for %(whole)d %%)"
+            )
+            % {"value": value, "whole": round(value * 100)}
             if 0 < value < 1
             else ""
         )
-        return None, f"{label}: percent {quoted(value)} is not a whole number{hint}; use 1..100"
+        return None, gettext(
+            "%(label)s: percent %(value)s is not a whole number%(hint)s; use 1..100"
+        ) % {"label": label, "value": quoted(value), "hint": hint}
     if not 1 <= value <= TOTAL_PERCENT:
-        return None, f"{label}: percent {quoted(value)} is out of range; use a whole number 1..100"
+        return None, gettext(
+            "%(label)s: percent %(value)s is out of range; use a whole number 1..100"
+        ) % {"label": label, "value": quoted(value)}
     return int(value), None
 
 
@@ -170,7 +180,10 @@ def _split_pair(chunk: str) -> tuple[str, str] | None:
 def _items_from_string(text: str) -> list[tuple[object, object]]:
     if len(text) > MAX_RECIPE_TEXT:
         raise RecipeError(
-            [f"the recipe is {len(text)} characters long; at most {MAX_RECIPE_TEXT} are allowed"]
+            [
+                gettext("the recipe is %(length)d characters long; at most %(limit)d are allowed")
+                % {"length": len(text), "limit": MAX_RECIPE_TEXT}
+            ]
         )
     chunks = [chunk for chunk in _ITEM_SEPARATORS.split(text) if chunk.strip()]
     _check_count(len(chunks))
@@ -179,7 +192,10 @@ def _items_from_string(text: str) -> list[tuple[object, object]]:
         pair = _split_pair(chunk)
         if pair is None:
             raise RecipeError(
-                [f"{quoted(chunk.strip())} is not COLOR:PERCENT; write e.g. 'RED:60,BLACK:40'"]
+                [
+                    gettext("%(chunk)s is not COLOR:PERCENT; write e.g. 'RED:60,BLACK:40'")
+                    % {"chunk": quoted(chunk.strip())}
+                ]
             )
         items.append(pair)
     return items
@@ -187,7 +203,12 @@ def _items_from_string(text: str) -> list[tuple[object, object]]:
 
 def _check_count(count: int) -> None:
     if count > MAX_COMPONENTS:
-        raise RecipeError([f"the recipe has {count} colours; at most {MAX_COMPONENTS} are allowed"])
+        raise RecipeError(
+            [
+                gettext("the recipe has %(count)d colours; at most %(limit)d are allowed")
+                % {"count": count, "limit": MAX_COMPONENTS}
+            ]
+        )
 
 
 def _items_from_list(value: Sequence[object]) -> list[tuple[object, object]]:
@@ -197,13 +218,21 @@ def _items_from_list(value: Sequence[object]) -> list[tuple[object, object]]:
         if not isinstance(item, Mapping) or set(item) - {"color", "percent"}:
             raise RecipeError(
                 [
-                    f"component {index} must be an object with 'color' and 'percent', "
-                    'e.g. {"color": "RED", "percent": 60}'
+                    gettext(
+                        "component %(index)d must be an object with 'color' and 'percent', "
+                        'e.g. {"color": "RED", "percent": 60}'
+                    )
+                    % {"index": index}
                 ]
             )
         if "color" not in item or "percent" not in item:
             missing = "color" if "color" not in item else "percent"
-            raise RecipeError([f"component {index} has no '{missing}'"])
+            raise RecipeError(
+                [
+                    gettext("component %(index)d has no '%(field)s'")
+                    % {"index": index, "field": missing}
+                ]
+            )
         items.append((item["color"], item["percent"]))
     return items
 
@@ -219,10 +248,17 @@ def recipe_parse(*, value: object, colors: Iterable[ColorName]) -> Recipe:
         items = _items_from_list(value)
     else:
         raise RecipeError(
-            ["a recipe is a list of {color, percent} objects or a string like 'RED:60,BLACK:40'"]
+            [
+                gettext(
+                    "a recipe is a list of {color, percent} objects or a string like "
+                    "'RED:60,BLACK:40'"
+                )
+            ]
         )
     if not items:
-        raise RecipeError(["the recipe is empty; give 1 to 8 colours whose percents sum to 100"])
+        raise RecipeError(
+            [gettext("the recipe is empty; give 1 to 8 colours whose percents sum to 100")]
+        )
 
     index = _ColorIndex(colors)
     problems: list[str] = []
@@ -230,20 +266,36 @@ def recipe_parse(*, value: object, colors: Iterable[ColorName]) -> Recipe:
     components: list[Component] = []
     for position, (raw_name, raw_percent) in enumerate(items, start=1):
         name = raw_name.strip() if isinstance(raw_name, str) else ""
-        label = f"component {position} ({quoted(name) if name else 'no colour'})"
+        label = gettext("component %(position)d (%(name)s)") % {
+            "position": position,
+            "name": quoted(name) if name else gettext("no colour"),
+        }
         # Only name-sized text is looked up (suggestions compare strings pairwise).
         name_sized = 0 < len(name) <= MAX_COLOR_NAME
         code = index.resolve(name) if name_sized else None
         if not isinstance(raw_name, str):
-            problems.append(f'{label}: the colour must be a name or code, e.g. "RED"')
+            problems.append(
+                gettext('%(label)s: the colour must be a name or code, e.g. "RED"')
+                % {"label": label}
+            )
         elif code is None:
             suggestion = index.suggest(name) if name_sized else None
-            hint = f"; did you mean {suggestion}?" if suggestion else ""
-            problems.append(f"{label}: unknown colour {quoted(name)}{hint}")
+            hint = (
+                gettext("; did you mean %(suggestion)s?") % {"suggestion": suggestion}
+                if suggestion
+                else ""
+            )
+            problems.append(
+                gettext("%(label)s: unknown colour %(name)s%(hint)s")
+                % {"label": label, "name": quoted(name), "hint": hint}
+            )
         elif code in seen:
             problems.append(
-                f"{label}: colour {code} is listed twice (also as {seen[code]!r}); "
-                "give each colour once with its total percent"
+                gettext(
+                    "%(label)s: colour %(code)s is listed twice (also as %(other)r); "
+                    "give each colour once with its total percent"
+                )
+                % {"label": label, "code": code, "other": seen[code]}
             )
         else:
             seen[code] = name
@@ -257,7 +309,8 @@ def recipe_parse(*, value: object, colors: Iterable[ColorName]) -> Recipe:
         total = sum(c.percent for c in components)
         if total != TOTAL_PERCENT:
             problems.append(
-                f"the percents sum to {total}; they must sum to exactly {TOTAL_PERCENT}"
+                gettext("the percents sum to %(total)d; they must sum to exactly %(required)d")
+                % {"total": total, "required": TOTAL_PERCENT}
             )
     if problems:
         raise RecipeError(problems)

@@ -5,12 +5,13 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import TemplateView
+from django.views.i18n import JavaScriptCatalog
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from catalog.views import configurator_page
 from renders.admin_dashboard import operations_dashboard
 from renders.metrics import metrics_view
+from renders.views import configurator_page
 
 admin.site.site_header = "Plitka render backend"
 admin.site.site_title = "Plitka admin"
@@ -21,6 +22,8 @@ admin.site.enable_nav_sidebar = False
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("configurator/", configurator_page, name="configurator"),
+    # The pages' scripts read their words in the visitor's language from here.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path(
         "admin/operations/",
         admin.site.admin_view(operations_dashboard),

@@ -18,6 +18,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from catalog.admin import (
     ReadOnlyAdminMixin,
@@ -244,7 +246,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/renders/renderjob/change_form.html"
     change_list_template = "admin/renders/renderjob/change_list.html"
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=_("Status"), ordering="status")
     def status_progress(self, job: RenderJob) -> str:
         if job.status != RenderJob.Status.RUNNING:
             return job.get_status_display()
@@ -255,7 +257,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             job.progress,
         )
 
-    @admin.display(description="Progress")
+    @admin.display(description=_("Progress"))
     def progress_bar(self, job: RenderJob) -> str:
         return format_html(
             '<progress value="{}" max="100" style="width:240px">{} %</progress> {} %',
@@ -311,7 +313,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except RenderRequestError as exc:
             messages.error(request, exc.message)
             return redirect("admin:renders_renderjob_change", job.pk)
-        messages.success(request, "Queued a new render of the same request.")
+        messages.success(request, gettext("Queued a new render of the same request."))
         return redirect("admin:renders_renderjob_change", result.job.pk)
 
     def cancel_one(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -322,7 +324,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except RenderRequestError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Canceled; a running render stops at its next step.")
+            messages.success(request, gettext("Canceled; a running render stops at its next step."))
         return redirect("admin:renders_renderjob_change", job.pk)
 
     def _posted_job(self, request: HttpRequest, object_id: str) -> RenderJob:
@@ -339,7 +341,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "-"
         return format_html('<img src="{}" style="height:56px" alt="">', job.result_thumbnail.url)
 
-    @admin.display(description="Image")
+    @admin.display(description=_("Image"))
     def preview_large(self, job: RenderJob) -> str:
         if not job.result_image:
             return "-"
@@ -349,7 +351,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             job.result_thumbnail.url if job.result_thumbnail else job.result_image.url,
         )
 
-    @admin.display(description="Asked for by")
+    @admin.display(description=_("Asked for by"))
     def asked_by(self, job: RenderJob) -> str:
         """Every client waiting for (or that withdrew from) this shared render."""
         requests = render_requests_of(job_id=job.pk)
@@ -368,44 +370,44 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description="Mix")
+    @admin.display(description=_("Mix"))
     def swatch(self, job: RenderJob) -> str:
         return recipe_swatch(job, width_em=6)
 
-    @admin.display(description="Product", ordering="product__sku")
+    @admin.display(description=_("Product"), ordering="product__sku")
     def product_sku(self, job: RenderJob) -> str:
         return job.product.sku
 
-    @admin.display(description="Render")
+    @admin.display(description=_("Render"))
     def what(self, job: RenderJob) -> str:
         params = job.render_params
         return format_html("{} {}°<br><small>{}</small>", params.view, params.angle, params.engine)
 
-    @admin.display(description="Time, memory")
+    @admin.display(description=_("Time, memory"))
     def cost(self, job: RenderJob) -> str:
         return format_html(
             "{} s<br><small>{} MB</small>", self.duration(job), self.peak_memory(job)
         )
 
-    @admin.display(description="Asked", ordering="created_at")
+    @admin.display(description=_("Asked"), ordering="created_at")
     def created(self, job: RenderJob) -> str:
         moment = timezone.localtime(job.created_at)
         return format_html("{}<br><small>{}</small>", f"{moment:%Y-%m-%d}", f"{moment:%H:%M:%S}")
 
-    @admin.display(description="Asked by", ordering="client_label")
+    @admin.display(description=_("Asked by"), ordering="client_label")
     def asked_by_whom(self, job: RenderJob) -> str:
         return format_html("{}<br><small>{}</small>", job.client_label or "-", job.source)
 
-    @admin.display(description="Recipe rendered")
+    @admin.display(description=_("Recipe rendered"))
     def recipe_canonical(self, job: RenderJob) -> str:
         return job.recipe_canonical
 
-    @admin.display(description="Total s")
+    @admin.display(description=_("Total s"))
     def duration(self, job: RenderJob) -> str:
         telemetry = getattr(job, "telemetry", None)
         return f"{telemetry.total_s:.2f}" if telemetry and telemetry.total_s else "-"
 
-    @admin.display(description="Peak mem MB")
+    @admin.display(description=_("Peak mem MB"))
     def peak_memory(self, job: RenderJob) -> str:
         telemetry = getattr(job, "telemetry", None)
         if telemetry is None:
@@ -413,7 +415,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         peak = telemetry.peak_device_memory_mb or telemetry.rss_peak_mb
         return f"{peak:.0f}" if peak else "-"
 
-    @admin.display(description="Error pp")
+    @admin.display(description=_("Error pp"))
     def fidelity_error(self, job: RenderJob) -> str:
         value = (job.fidelity or {}).get("max_share_error_pp")
         return "-" if value is None else f"{value:.1f}"
@@ -423,7 +425,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
         return format_html("<pre>{}</pre>", text)
 
-    @admin.display(description="Render parameters")
+    @admin.display(description=_("Render parameters"))
     def params_table(self, job: RenderJob) -> str:
         values = job.render_params.as_dict()
         rows = format_html_join(
@@ -436,11 +438,11 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         return format_html("<table>{}</table>", rows)
 
-    @admin.display(description="Product geometry as rendered")
+    @admin.display(description=_("Product geometry as rendered"))
     def tile_pretty(self, job: RenderJob) -> str:
         return self._pretty(job.params["product"])
 
-    @admin.display(description="Colour fidelity")
+    @admin.display(description=_("Colour fidelity"))
     def fidelity_pretty(self, job: RenderJob) -> str:
         """Recipe against measurement, colour by colour, with a badge per target."""
         fidelity = job.fidelity or {}
@@ -475,19 +477,19 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             _share_of_picture(fidelity.get("tile_fraction")),
         )
 
-    @admin.display(description="Telemetry")
+    @admin.display(description=_("Telemetry"))
     def telemetry_pretty(self, job: RenderJob) -> str:
         telemetry = getattr(job, "telemetry", None)
         if telemetry is None:
             return "-"
         return self._pretty(render_telemetry_summary(telemetry))
 
-    @admin.display(description="Resource timeline")
+    @admin.display(description=_("Resource timeline"))
     def timeline_plot(self, job: RenderJob) -> str:
         telemetry = getattr(job, "telemetry", None)
         return timeline_svg(telemetry.timeline) if telemetry else "-"
 
-    @admin.action(description="Re-render selected jobs")
+    @admin.action(description=_("Re-render selected jobs"))
     def rerender(self, request: HttpRequest, queryset: QuerySet[RenderJob]) -> None:
         made = 0
         for job in queryset.select_related("product"):
@@ -497,15 +499,19 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 messages.error(request, f"{job.pk}: {exc.message}")
                 continue
             made += int(result.created)
-        messages.success(request, f"Queued {made} re-render(s).")
+        messages.success(request, gettext("Queued %(count)d re-render(s).") % {"count": made})
 
-    @admin.action(description="Cancel selected jobs")
+    @admin.action(description=_("Cancel selected jobs"))
     def cancel(self, request: HttpRequest, queryset: QuerySet[RenderJob]) -> None:
         done = 0
         for job in queryset.filter(status__in=RenderJob.ACTIVE):
             render_job_cancel(job_id=job.pk)
             done += 1
-        messages.success(request, f"Canceled {done} job(s); running ones stop at their next step.")
+        messages.success(
+            request,
+            gettext("Canceled %(count)d job(s); running ones stop at their next step.")
+            % {"count": done},
+        )
 
 
 def _jobs_link(ids: list[uuid.UUID], text: str) -> str:
@@ -523,10 +529,18 @@ BULK_LINK_MAX = 100  # ids in one link (a UUID is 36 characters)
 
 def _bulk_message(report: BulkReport) -> str:
     return format_html(
-        "{} on the batch queue; {}; {}.",
-        _jobs_link(report.queued, f"Queued {len(report.queued)} new render(s)"),
-        _jobs_link(report.in_progress, f"{len(report.in_progress)} already being rendered"),
-        _jobs_link(report.up_to_date, f"{len(report.up_to_date)} already up to date"),
+        gettext("{} on the batch queue; {}; {}."),
+        _jobs_link(
+            report.queued, gettext("Queued %(count)d new render(s)") % {"count": len(report.queued)}
+        ),
+        _jobs_link(
+            report.in_progress,
+            gettext("%(count)d already being rendered") % {"count": len(report.in_progress)},
+        ),
+        _jobs_link(
+            report.up_to_date,
+            gettext("%(count)d already up to date") % {"count": len(report.up_to_date)},
+        ),
     )
 
 
@@ -564,7 +578,7 @@ def _bulk_action(
 
 
 @product_action_register
-@admin.action(description="Render all views for chosen recipes")
+@admin.action(description=_("Render all views for chosen recipes"))
 def render_all_views(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[TileProduct]
 ) -> HttpResponse | None:
@@ -586,7 +600,7 @@ def render_all_views(
 
 
 @recipe_action_register
-@admin.action(description="Render for chosen products and views")
+@admin.action(description=_("Render for chosen products and views"))
 def render_recipes(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[ColorRecipe]
 ) -> HttpResponse | None:
@@ -625,11 +639,11 @@ class WorkerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     search_fields = ["name", "hostname", "device"]
 
-    @admin.display(boolean=True, description="Alive")
+    @admin.display(boolean=True, description=_("Alive"))
     def alive(self, worker: Worker) -> bool:
         return worker.alive
 
-    @admin.display(description="Models loaded")
+    @admin.display(description=_("Models loaded"))
     def models_loaded(self, worker: Worker) -> str:
         entries = worker.loaded_pipelines or []
         if not entries:
@@ -643,7 +657,7 @@ class WorkerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description="Device memory MB (used / total)")
+    @admin.display(description=_("Device memory MB (used / total)"))
     def device_memory(self, worker: Worker) -> str:
         used, total = worker.device_memory_used_mb, worker.device_memory_total_mb
         if used is None and total is None:

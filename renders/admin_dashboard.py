@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from renders.admin import SHARE_TARGET_PP
 from renders.dashboard import operations_overview
@@ -26,16 +27,16 @@ def operations_dashboard(request: HttpRequest) -> HttpResponse:
     overview = operations_overview(now=timezone.now())
     labels = [day.strftime("%d %b") for day in overview.days]
     per_day = stacked_bars_svg(
-        "Renders per day by status (UTC, by submission)",
+        gettext("Renders per day by status (UTC, by submission)"),
         labels,
         [
-            BarSeries(str(status), colour, overview.per_day[status])
+            BarSeries(str(RenderJob.Status(status).label), colour, overview.per_day[status])
             for status, colour in STATUS_COLOURS.items()
         ],
-        unit="jobs",
+        unit=gettext("jobs"),
     )
     fidelity = line_svg(
-        "Fidelity: median of each day's largest share error",
+        gettext("Fidelity: median of each day's largest share error"),
         labels,
         overview.fidelity_per_day,
         unit="pp",
@@ -43,7 +44,7 @@ def operations_dashboard(request: HttpRequest) -> HttpResponse:
     )
     context = {
         **admin.site.each_context(request),
-        "title": "Operations",
+        "title": gettext("Operations"),
         "overview": overview,
         "per_day_chart": per_day,
         "fidelity_chart": fidelity,

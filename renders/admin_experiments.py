@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from gpu_worker.params import QUALITIES, VIEWS
 from renders.errors import RenderRequestError
@@ -121,13 +122,13 @@ class ExperimentAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Nothing related is edited here: the cells are the service's."""
 
-    @admin.display(description="Cells done")
+    @admin.display(description=_("Cells done"))
     def cells_done(self, experiment: Experiment) -> str:
         cells = experiment.cells.all()
         done = cells.filter(job__status__in=RenderJob.TERMINAL).count()
         return f"{done} / {cells.count()}"
 
-    @admin.display(description="Contact sheet")
+    @admin.display(description=_("Contact sheet"))
     def contact_sheet(self, experiment: Experiment) -> SafeString:
         results = experiment_results(experiment=experiment)
         winners = {id(r) for r in cells_best_per_angle(results).values()}

@@ -7,6 +7,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from catalog.admin import ReadOnlyAdminMixin
 from renders.models import Webhook, WebhookDelivery
@@ -43,7 +45,7 @@ class WebhookAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "delivery_counts",
     )
 
-    @admin.display(description="deliveries")
+    @admin.display(description=_("deliveries"))
     def delivery_counts(self, webhook: Webhook) -> str:
         counts = {state: 0 for state in WebhookDelivery.State.values}
         for state in webhook.deliveries.values_list("state", flat=True):
@@ -55,13 +57,15 @@ class WebhookAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ((listing, webhook.pk, state, count, state) for state, count in counts.items()),
         )
 
-    @admin.action(description="Remove selected webhooks (stop sending to them)")
+    @admin.action(description=_("Remove selected webhooks (stop sending to them)"))
     def remove_webhooks(self, request: HttpRequest, queryset: QuerySet[Webhook]) -> None:
         removed = 0
         for webhook in queryset.filter(removed_at=None):
             webhook_remove(webhook=webhook)
             removed += 1
-        self.message_user(request, f"Removed {removed} webhooks.", messages.SUCCESS)
+        self.message_user(
+            request, gettext("Removed %(count)d webhooks.") % {"count": removed}, messages.SUCCESS
+        )
 
 
 @admin.register(WebhookDelivery)
@@ -95,25 +99,25 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "payload",
     )
 
-    @admin.display(description="job")
+    @admin.display(description=_("job"))
     def job_link(self, delivery: WebhookDelivery) -> str:
         url = reverse("admin:renders_renderjob_change", args=[delivery.job_id])
         return format_html('<a href="{}">{}</a>', url, str(delivery.job_id)[:8])
 
-    @admin.display(description="URL")
+    @admin.display(description=_("URL"))
     def webhook_url(self, delivery: WebhookDelivery) -> str:
         url = reverse("admin:renders_webhook_change", args=[delivery.webhook_id])
         return format_html('<a href="{}">{}</a>', url, delivery.webhook.url[:60])
 
-    @admin.display(description="state", ordering="state")
+    @admin.display(description=_("state"), ordering="state")
     def state_badge(self, delivery: WebhookDelivery) -> str:
         return _state_badge(delivery.state)
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def last_error_short(self, delivery: WebhookDelivery) -> str:
         return delivery.last_error[:80]
 
-    @admin.display(description="attempts, oldest first")
+    @admin.display(description=_("attempts, oldest first"))
     def attempt_log(self, delivery: WebhookDelivery) -> str:
         if not delivery.log:
             return "-"
@@ -138,12 +142,14 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             rows,
         )
 
-    @admin.action(description="Send selected deliveries again")
+    @admin.action(description=_("Send selected deliveries again"))
     def send_again(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         again = sum(
             webhook_delivery_retry(delivery=delivery)
             for delivery in queryset.select_related("webhook")
         )
         skipped = queryset.count() - again
-        note = f"; {skipped} belong to removed webhooks" if skipped else ""
-        self.message_user(request, f"Sending {again} deliveries again{note}.", messages.SUCCESS)
+        text = gettext("Sending %(count)d deliveries again.") % {"count": again}
+        if skipped:
+            text += " " + gettext("%(count)d belong to removed webhooks.") % {"count": skipped}
+        self.message_user(request, text, messages.SUCCESS)

@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from catalog.geometry import TileGeometry
 from catalog.recipes import Recipe
@@ -16,11 +17,11 @@ from gpu_worker.params import RenderParams
 
 class RenderJob(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        CANCELED = "canceled"
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+        CANCELED = "canceled", _("canceled")
 
     class Queue(models.TextChoices):
         INTERACTIVE = "interactive"
@@ -36,9 +37,11 @@ class RenderJob(models.Model):
     ACTIVE = (Status.QUEUED, Status.RUNNING)
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(_("id"), primary_key=True, default=uuid.uuid4, editable=False)
     # What to render: a snapshot, so history shows what was rendered after edits.
-    product = models.ForeignKey("catalog.TileProduct", on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(
+        "catalog.TileProduct", on_delete=models.PROTECT, related_name="+", verbose_name=_("product")
+    )
     recipe = models.ForeignKey(
         "catalog.ColorRecipe",
         null=True,
@@ -46,59 +49,72 @@ class RenderJob(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         help_text="The named recipe asked for, if any; the snapshot is what was rendered.",
+        verbose_name=_("recipe"),
     )
     # The request, normalised, is kept once: `params` holds the product's geometry and the
     # recipe as they were asked for, and every render parameter (gpu_worker.params).
     params = models.JSONField(
+        _("parameters"),
         help_text="The normalised request as hashed into render_key: product geometry, "
-        "recipe and render parameters."
+        "recipe and render parameters.",
     )
     palette_snapshot = models.JSONField(
+        _("palette snapshot"),
         default=dict,
         help_text="The measured colours of the recipe's granules when it was asked for: "
         "what the render uses, whatever the palette says later.",
     )
     seed_derived = models.BooleanField(
+        _("seed derived"),
         default=False,
         help_text="The caller gave no seed: it was derived from the product and the recipe.",
     )
-    engine_version = models.CharField(max_length=32)
-    model_revision = models.CharField(max_length=128, blank=True)
-    render_key = models.CharField(max_length=64, db_index=True)
+    engine_version = models.CharField(_("engine version"), max_length=32)
+    model_revision = models.CharField(_("model revision"), max_length=128, blank=True)
+    render_key = models.CharField(_("render key"), max_length=64, db_index=True)
 
     status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
-    queue = models.CharField(max_length=16, choices=Queue.choices, default=Queue.INTERACTIVE)
-    source = models.CharField(max_length=16, choices=Source.choices)
+    queue = models.CharField(
+        _("queue"), max_length=16, choices=Queue.choices, default=Queue.INTERACTIVE
+    )
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
-    client_id = models.CharField(max_length=64, blank=True, db_index=True)
-    client_label = models.CharField(max_length=150, blank=True)
+    client_id = models.CharField(_("client id"), max_length=64, blank=True, db_index=True)
+    client_label = models.CharField(_("requested by"), max_length=150, blank=True)
 
-    attempts = models.PositiveSmallIntegerField(default=0)
-    cancel_requested = models.BooleanField(default=False)
-    error_code = models.CharField(max_length=64, blank=True)
-    error_message = models.TextField(blank=True)
-    worker = models.CharField(max_length=200, blank=True)
-    device = models.CharField(max_length=200, blank=True)
-    progress = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+    device = models.CharField(_("device"), max_length=200, blank=True)
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    first_progress_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    first_progress_at = models.DateTimeField(_("first progress"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
-    result_image = models.FileField(max_length=255, blank=True)
-    result_thumbnail = models.FileField(max_length=255, blank=True)
-    result_width = models.PositiveIntegerField(null=True, blank=True)
-    result_height = models.PositiveIntegerField(null=True, blank=True)
-    fidelity = models.JSONField(null=True, blank=True)
+    result_image = models.FileField(_("picture"), max_length=255, blank=True)
+    result_thumbnail = models.FileField(_("thumbnail"), max_length=255, blank=True)
+    result_width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    result_height = models.PositiveIntegerField(_("height"), null=True, blank=True)
+    fidelity = models.JSONField(_("fidelity"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("render job")
+        verbose_name_plural = _("render jobs")
         ordering = ["-created_at"]
         constraints = [
             # Concurrent identical submits must make one job: the database decides.
@@ -209,7 +225,8 @@ class RenderTelemetry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "render telemetry"
+        verbose_name = _("render telemetry")
+        verbose_name_plural = _("render telemetry")
 
     def __str__(self) -> str:
         return f"telemetry of {self.job_id}"
@@ -220,15 +237,22 @@ class RenderRequest(models.Model):
     may have several: each client sees the job in its own list, reads it by id, and cancels
     only its own interest; the render stops when no request is left waiting for it."""
 
-    job = models.ForeignKey(RenderJob, on_delete=models.CASCADE, related_name="requests")
-    client_id = models.CharField(max_length=64)
-    client_label = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    job = models.ForeignKey(
+        RenderJob, on_delete=models.CASCADE, related_name="requests", verbose_name=_("job")
+    )
+    client_id = models.CharField(_("client id"), max_length=64)
+    client_label = models.CharField(_("requested by"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
     withdrawn_at = models.DateTimeField(
-        null=True, blank=True, help_text="The client canceled its request (the job may go on)."
+        _("withdrawn"),
+        null=True,
+        blank=True,
+        help_text="The client canceled its request (the job may go on).",
     )
 
     class Meta:
+        verbose_name = _("render request")
+        verbose_name_plural = _("render requests")
         constraints = [
             models.UniqueConstraint(fields=["job", "client_id"], name="one_request_per_client")
         ]
@@ -280,23 +304,30 @@ class RenderQuotaDay(models.Model):
 class Worker(models.Model):
     """A render worker process as it last reported itself."""
 
-    name = models.CharField(max_length=200, unique=True)
-    hostname = models.CharField(max_length=200)
-    pid = models.PositiveIntegerField()
-    device = models.CharField(max_length=200)
-    device_memory_total_mb = models.FloatField(null=True)
-    device_memory_used_mb = models.FloatField(null=True)
-    memory_budget_mb = models.FloatField(null=True)
-    loaded_pipelines = models.JSONField(default=list)
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    hostname = models.CharField(_("hostname"), max_length=200)
+    pid = models.PositiveIntegerField(_("process id"))
+    device = models.CharField(_("device"), max_length=200)
+    device_memory_total_mb = models.FloatField(_("device memory total, MB"), null=True)
+    device_memory_used_mb = models.FloatField(_("device memory used, MB"), null=True)
+    memory_budget_mb = models.FloatField(_("memory budget, MB"), null=True)
+    loaded_pipelines = models.JSONField(_("loaded models"), default=list)
     current_job = models.ForeignKey(
-        RenderJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        RenderJob,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("current job"),
     )
-    cpu_percent = models.FloatField(null=True)
-    rss_mb = models.FloatField(null=True)
-    started_at = models.DateTimeField()
-    last_heartbeat = models.DateTimeField(db_index=True)
+    cpu_percent = models.FloatField(_("CPU, %"), null=True)
+    rss_mb = models.FloatField(_("process memory (RSS), MB"), null=True)
+    started_at = models.DateTimeField(_("started"))
+    last_heartbeat = models.DateTimeField(_("last heartbeat"), db_index=True)
 
     class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -372,6 +403,8 @@ class ModelProfile(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("model profile")
+        verbose_name_plural = _("model profiles")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -398,6 +431,8 @@ class Experiment(models.Model):
     )
 
     class Meta:
+        verbose_name = _("experiment")
+        verbose_name_plural = _("experiments")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -435,19 +470,31 @@ class Webhook(models.Model):
     stored as it is and shown to the client once, when the webhook is made.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    api_key = models.ForeignKey("apikeys.ApiKey", on_delete=models.CASCADE, related_name="webhooks")
-    url = models.URLField(max_length=2000)
-    secret = models.CharField(max_length=80, editable=False)
-    base_url = models.URLField(
-        max_length=300, help_text="Where the client reached the API: the payloads' URLs use it."
+    id = models.UUIDField(_("id"), primary_key=True, default=uuid.uuid4, editable=False)
+    api_key = models.ForeignKey(
+        "apikeys.ApiKey",
+        on_delete=models.CASCADE,
+        related_name="webhooks",
+        verbose_name=_("api key"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    url = models.URLField(_("URL"), max_length=2000)
+    secret = models.CharField(_("secret"), max_length=80, editable=False)
+    base_url = models.URLField(
+        _("API base URL"),
+        max_length=300,
+        help_text="Where the client reached the API: the payloads' URLs use it.",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
     removed_at = models.DateTimeField(
-        null=True, blank=True, help_text="Removed by its client: nothing more is sent to it."
+        _("removed"),
+        null=True,
+        blank=True,
+        help_text="Removed by its client: nothing more is sent to it.",
     )
 
     class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["api_key", "removed_at"])]
 
@@ -463,36 +510,46 @@ class WebhookDelivery(models.Model):
     """One event sent (or being sent) to one webhook, with every attempt's outcome."""
 
     class State(models.TextChoices):
-        PENDING = "pending"
-        DELIVERED = "delivered"
-        FAILED = "failed"
+        PENDING = "pending", _("pending")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("failed")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    job = models.ForeignKey(RenderJob, on_delete=models.CASCADE, related_name="+")
-    event = models.CharField(max_length=40)
+    id = models.UUIDField(_("id"), primary_key=True, default=uuid.uuid4, editable=False)
+    webhook = models.ForeignKey(
+        Webhook, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("webhook")
+    )
+    job = models.ForeignKey(
+        RenderJob, on_delete=models.CASCADE, related_name="+", verbose_name=_("job")
+    )
+    event = models.CharField(_("event"), max_length=40)
     # The exact bytes sent, built once: every retry sends the same body.
-    payload = models.TextField()
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(db_index=True)
+    payload = models.TextField(_("payload"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), db_index=True)
     # A sender owns the delivery until then (so two never send at once); a sender that
     # died is replaced after it.
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(
+        _("last status code"), null=True, blank=True
+    )
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
     log = models.JSONField(
+        _("attempts"),
         default=list,
         help_text="Each attempt: when, the URL tried, the answer's status or the error, "
         "and how long it took.",
     )
 
     class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         ordering = ["-created_at"]
-        verbose_name_plural = "webhook deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["webhook", "job", "event"], name="one_delivery_per_webhook_job_event"

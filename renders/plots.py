@@ -15,15 +15,16 @@ from typing import Any
 
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, gettext_lazy
 
 WIDTH, HEIGHT = 640, 190
 LEFT, RIGHT, TOP, BOTTOM = 52, 14, 24, 30
 SERIES = (
     # (key, label, colour, unit)
     ("cpu_percent", "CPU", "#1f77b4", "%"),
-    ("rss_mb", "RSS", "#2ca02c", "MB"),
-    ("gpu_util", "GPU util", "#d62728", "%"),
-    ("gpu_mem_used_mb", "GPU memory", "#9467bd", "MB"),
+    ("rss_mb", "RSS", "#2ca02c", gettext_lazy("MB")),
+    ("gpu_util", gettext_lazy("GPU util"), "#d62728", "%"),
+    ("gpu_mem_used_mb", gettext_lazy("GPU memory"), "#9467bd", gettext_lazy("MB")),
 )
 
 
@@ -168,12 +169,16 @@ def timeline_svg(timeline: Sequence[dict[str, Any]]) -> SafeString:
         )
         body = format_html(
             '{}<polyline fill="none" stroke="{}" stroke-width="1.5" points="{}"/>{}',
-            _axes(frame, y_ticks=ticks, x_ticks=_time_ticks(t_max), y_unit=unit),
+            _axes(frame, y_ticks=ticks, x_ticks=_time_ticks(t_max), y_unit=str(unit)),
             colour,
             line,
             dots,
         )
-        title = f"{label}: {len(points)} samples over {t_max:.2f} s"
+        title = gettext("%(series)s: %(count)d samples over %(seconds)s s") % {
+            "series": label,
+            "count": len(points),
+            "seconds": f"{t_max:.2f}",
+        }
         charts.append(_svg(frame, title, body))
     return mark_safe("".join(charts))
 
@@ -256,13 +261,14 @@ def line_svg(
         format_html(
             '<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#c62828" '
             'stroke-dasharray="5,4"/><text x="{}" y="{:.1f}" font-size="10" fill="#c62828" '
-            'text-anchor="end">target {} {}</text>',
+            'text-anchor="end">{} {} {}</text>',
             LEFT,
             frame.y(target),
             frame.width - RIGHT,
             frame.y(target),
             frame.width - RIGHT,
             frame.y(target) - 4,
+            gettext("target"),
             _label(target),
             unit,
         )

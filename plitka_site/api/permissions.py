@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions
 from rest_framework.request import Request
 
@@ -20,7 +21,7 @@ def caller_is_staff(request: Request) -> bool:
 class IsStaffOrApiKey(permissions.BasePermission):
     """Reads need any valid key or a staff session; writes need a `render` key or staff."""
 
-    message = "A staff session or an API key with the right scope is required."
+    message: Any = _("A staff session or an API key with the right scope is required.")
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         if caller_is_staff(request):
@@ -30,12 +31,15 @@ class IsStaffOrApiKey(permissions.BasePermission):
             return False
         if request.method in permissions.SAFE_METHODS:
             return True
-        self.message = f"API key '{api_key.name}' has scope '{api_key.scope}'; this needs 'render'."
+        self.message = _("API key '%(name)s' has scope '%(scope)s'; this needs 'render'.") % {
+            "name": api_key.name,
+            "scope": api_key.scope,
+        }
         return api_key.can_render
 
 
 class IsStaff(permissions.BasePermission):
-    message = "Only staff may see this."
+    message = _("Only staff may see this.")
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return caller_is_staff(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -18,15 +19,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request: Request) -> tuple[AnonymousUser, ApiKey] | None:
         header = authentication.get_authorization_header(request).decode("latin-1")
-        keyword, _, value = header.partition(" ")
+        keyword, _space, value = header.partition(" ")
         if keyword.lower() != KEYWORD.lower():
             return None
         value = value.strip()
         if not value:
-            raise exceptions.AuthenticationFailed("The Api-Key header has no key after it.")
+            raise exceptions.AuthenticationFailed(_("The Api-Key header has no key after it."))
         api_key = api_key_verify(plaintext=value)
         if api_key is None:
-            raise exceptions.AuthenticationFailed("The API key is unknown or revoked.")
+            raise exceptions.AuthenticationFailed(_("The API key is unknown or revoked."))
         return AnonymousUser(), api_key
 
     def authenticate_header(self, request: Request) -> str:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 RATE_PATTERN = r"^\d+/(s|sec|m|min|h|hour|d|day)$"
 
@@ -19,26 +20,28 @@ class ApiKey(models.Model):
         READ = "read", "Read catalog and renders"
         RENDER = "render", "Read and submit renders"
 
-    name = models.CharField(max_length=100, unique=True)
-    prefix = models.CharField(max_length=12, unique=True, editable=False)
-    secret_hash = models.CharField(max_length=64, editable=False)
-    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.READ)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    prefix = models.CharField(_("prefix"), max_length=12, unique=True, editable=False)
+    secret_hash = models.CharField(_("secret hash"), max_length=64, editable=False)
+    scope = models.CharField(_("scope"), max_length=8, choices=Scope.choices, default=Scope.READ)
     rate_limit = models.CharField(
+        _("rate limit"),
         max_length=16,
         blank=True,
         validators=[RegexValidator(RATE_PATTERN, "Write N/min, N/hour, N/day or N/s.")],
         help_text="Requests allowed, e.g. 600/min. Empty: the site default.",
     )
     render_quota_per_day = models.PositiveIntegerField(
-        null=True, blank=True, help_text="New renders a day. Empty: unlimited."
+        _("renders a day"), null=True, blank=True, help_text="New renders a day. Empty: unlimited."
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
         ordering = ["name"]
-        verbose_name = "API key"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

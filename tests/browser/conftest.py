@@ -14,8 +14,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def _chromium(*, language: str = "en-US") -> Iterator[Any]:
+    """A headless Chromium whose pages ask for `language` (Accept-Language)."""
     if not (CHROMIUM and CHROMEDRIVER):
         message = "needs chromium and chromium-driver (apt-get install chromium chromium-driver)"
         if os.environ.get("PLITKA_REQUIRE_BROWSER") == "1":
@@ -26,6 +26,7 @@ def browser() -> Iterator[Any]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    options.add_experimental_option("prefs", {"intl.accept_languages": language})
     profile = tempfile.mkdtemp(prefix="plitka-chromium-")
     for flag in (
         "--headless=new",
@@ -38,6 +39,7 @@ def browser() -> Iterator[Any]:
         "--disable-component-update",
         "--disable-sync",
         "--window-size=1280,1600",
+        f"--lang={language}",
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
@@ -46,6 +48,17 @@ def browser() -> Iterator[Any]:
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    yield from _chromium()
+
+
+@pytest.fixture(scope="session")
+def russian_browser() -> Iterator[Any]:
+    """Chromium as a member of staff in Russia has it: asking for Russian pages."""
+    yield from _chromium(language="ru-RU,ru")
 
 
 # A real Celery worker (in a thread of this process) for pages that render through the API.

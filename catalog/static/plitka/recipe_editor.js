@@ -11,6 +11,11 @@
   const PREVIEW = { size: 256, angles: { perspective: 30, top: 0 } };
   const FINAL = ["succeeded", "failed", "canceled"];
   let palette = [];
+  // Words in the visitor's language (Django's JavaScript catalog, loaded by the page).
+  const _ = (text, values) => {
+    const translated = window.gettext ? window.gettext(text) : text;
+    return values ? translated.replace(/%\((\w+)\)s/g, (_match, name) => values[name]) : translated;
+  };
   const byName = new Map(); // code, English or Russian name (lower case) -> colour
 
   const rows = () =>
@@ -61,7 +66,7 @@
       const button = document.createElement("button");
       button.type = "button";
       button.style.background = colour.hex;
-      button.title = `${colour.name_en} / ${colour.name_ru} (${colour.code}): add to the mix`;
+      button.title = _("%(name)s (%(code)s): add to the mix", { name: `${colour.name_en} / ${colour.name_ru}`, code: colour.code });
       button.dataset.code = colour.code;
       const label = document.createElement("span");
       label.textContent = `${colour.name_en} · ${colour.name_ru}`;
@@ -118,7 +123,11 @@
     const mix = currentMix();
     const sum = document.getElementById("recipe-sum");
     const left = 100 - mix.sum;
-    sum.textContent = left === 0 ? "Sum: 100 %" : left > 0 ? `Sum: ${mix.sum} % (${left} to go)` : `Sum: ${mix.sum} % (${-left} too many)`;
+    sum.textContent = left === 0
+      ? _("Sum: 100 %")
+      : left > 0
+        ? _("Sum: %(sum)s % (%(left)s to go)", { sum: mix.sum, left })
+        : _("Sum: %(sum)s % (%(over)s too many)", { sum: mix.sum, over: -left });
     sum.className = left === 0 ? "done" : "short";
     if (mix.complete) schedulePreview(mix.recipe);
   }
@@ -141,13 +150,13 @@
     if (!product || key === lastShown) return;
     const mine = ++generation;
     const status = document.getElementById("preview-status");
-    status.textContent = `Rendering ${recipe}…`;
+    status.textContent = _("Rendering %(recipe)s…", { recipe });
     try {
       let job = await api("POST", "renders/", {
         product, recipe, view, angle: PREVIEW.angles[view], size: PREVIEW.size,
       });
       while (!FINAL.includes(job.status) && mine === generation) {
-        status.textContent = `Rendering ${recipe}: ${job.status} ${job.progress} %`;
+        status.textContent = _("Rendering %(recipe)s: %(progress)s %", { recipe, progress: job.progress });
         job = await api("GET", `renders/${job.id}/?wait=10`);
       }
       if (mine !== generation) return;
@@ -157,9 +166,9 @@
       image.hidden = false;
       lastShown = key;
       const error = job.fidelity && job.fidelity.max_share_error_pp;
-      status.textContent = `${job.recipe_canonical}` + (error === undefined ? "" : ` · largest share error ${error.toFixed(1)} pp`);
+      status.textContent = job.recipe_canonical + (error === undefined ? "" : " · " + _("largest share error %(error)s pp", { error: error.toFixed(1) }));
     } catch (problem) {
-      if (mine === generation) status.textContent = `No preview: ${problem.message}`;
+      if (mine === generation) status.textContent = _("No preview: %(reason)s", { reason: problem.message });
     }
   }
 
@@ -174,7 +183,7 @@
         select.append(option);
       }
     } catch (problem) {
-      document.getElementById("preview-status").textContent = `No preview: ${problem.message}`;
+      document.getElementById("preview-status").textContent = _("No preview: %(reason)s", { reason: problem.message });
     }
   }
 

@@ -6,10 +6,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from catalog.models import CatalogImage
 from gpu_worker.param_kinds import ChoiceParam, WholeParam
 from gpu_worker.params import RenderParams, render_param_declarations
 
 CONFIGURATOR_SIZES = (512, 1024)
+VIEW_LABELS = dict(CatalogImage.View.choices)
 
 
 def _configurator_settings(request: HttpRequest) -> dict[str, object]:
@@ -21,7 +23,8 @@ def _configurator_settings(request: HttpRequest) -> dict[str, object]:
     defaults = RenderParams()
     return {
         "api": "/api/v1/",
-        "views": list(views.options()),
+        # [value, label in the visitor's language]
+        "views": [[view, str(VIEW_LABELS.get(view, view))] for view in views.options()],
         "view": "perspective",
         "angle": {"low": angle.low, "high": angle.high, "initial": defaults.angle},
         "sizes": list(CONFIGURATOR_SIZES),

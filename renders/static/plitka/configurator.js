@@ -19,6 +19,20 @@ const MAX_COLOURS = 8; // the recipe parser's limit
 const FINAL = ["succeeded", "failed", "canceled"];
 const SHARE_TARGET_PP = 3; // the accuracy a render is held to (README, "Renders")
 
+// Words in the visitor's language, from Django's JavaScript catalog (/jsi18n/; Russian for a
+// browser that asks for it); the English text itself without it.
+function _(text, values) {
+  const translated = window.gettext ? window.gettext(text) : text;
+  return values ? translated.replace(/%\((\w+)\)s/g, (_match, name) => values[name]) : translated;
+}
+// Colour names in the page's language first, the other one beside it.
+const RUSSIAN = document.documentElement.lang.startsWith("ru");
+const nameOf = (colour) => (RUSSIAN ? colour.name_ru : colour.name_en);
+const otherNameOf = (colour) => (RUSSIAN ? colour.name_en : colour.name_ru);
+const STATUS = {
+  queued: _("queued"), running: _("running"), succeeded: _("succeeded"), failed: _("failed"), canceled: _("canceled"),
+};
+
 // ---- Talking to the API ------------------------------------------------------------------
 
 let apiKey = sessionStorage.getItem("plitka-api-key") || "";
@@ -108,7 +122,7 @@ function element(tag, props = {}, ...children) {
 
 function drawPalette() {
   $("palette").replaceChildren(...[...colours.values()].map((c) => {
-    const button = element("button", { type: "button", title: `${c.name_en} / ${c.name_ru} (${c.code})` }, element("span", {}, c.code));
+    const button = element("button", { type: "button", title: `${nameOf(c)} / ${otherNameOf(c)} (${c.code})` }, element("span", {}, c.code));
     button.style.background = c.hex;
     button.dataset.code = c.code;
     button.addEventListener("click", () => addColour(c.code));
@@ -122,12 +136,12 @@ function drawMix() {
     const chip = element("span", { className: "chip" });
     chip.style.background = colour.hex;
     const slider = element("input", { type: "range", min: 1, max: 100, value: c.percent, disabled: mix.length === 1 });
-    slider.setAttribute("aria-label", `${colour.name_en} percent`);
+    slider.setAttribute("aria-label", _("%(colour)s percent", { colour: nameOf(colour) }));
     slider.addEventListener("input", () => { setShare(index, Number(slider.value)); updateShares(); });
-    const remove = element("button", { type: "button", title: "Remove", textContent: "×" });
+    const remove = element("button", { type: "button", title: _("Remove"), textContent: "×" });
     remove.addEventListener("click", () => removeColour(index));
     const row = element("li", {}, chip,
-      element("span", { className: "name" }, colour.name_en, element("small", {}, `${colour.name_ru} · ${c.code}`)),
+      element("span", { className: "name" }, nameOf(colour), element("small", {}, `${otherNameOf(colour)} · ${c.code}`)),
       slider, element("output", {}, `${c.percent} %`), remove);
     row.dataset.code = c.code;
     return row;
@@ -145,7 +159,7 @@ function updateShares() {
     row.querySelector("output").textContent = `${mix[i].percent} %`;
   });
   const sum = mix.reduce((a, c) => a + c.percent, 0);
-  $("mix-sum").textContent = mix.length ? `${recipeText()} · sum ${sum} %` : "none chosen";
+  $("mix-sum").textContent = mix.length ? _("%(recipe)s · sum %(sum)s %", { recipe: recipeText(), sum }) : _("none chosen");
   $("render").disabled = !mix.length;
 }
 
@@ -169,23 +183,23 @@ async function render() {
   };
   $("render").disabled = true;
   say("");
-  progress(0, "sending");
+  progress(0, _("sending"));
   const started = performance.now();
   try {
     let { status, data: job } = await api("POST", "renders/", request);
     const shared = status === 200; // asked for before: the same render, finished or on its way
     let seen = "";
     while (!FINAL.includes(job.status)) {
-      progress(job.progress, `${job.status} · ${job.progress} %`);
+      progress(job.progress, `${STATUS[job.status] || job.status} · ${job.progress} %`);
       // Unchanged after the wait (or the server had no waiting slot free): pause a second.
       if (seen === `${job.status}/${job.progress}`) await new Promise((r) => setTimeout(r, 1000));
       seen = `${job.status}/${job.progress}`;
       job = (await api("GET", `renders/${job.id}/?wait=20`)).data;
     }
-    if (job.status !== "succeeded") throw new Error(job.error ? job.error.message : `the render was ${job.status}`);
-    progress(100, "done");
+    if (job.status !== "succeeded") throw new Error(job.error ? job.error.message : _("the render was %(status)s", { status: STATUS[job.status] }));
+    progress(100, _("done"));
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    say(shared ? `Rendered before: answered at once (${seconds} s).` : `Rendered in ${seconds} s.`);
+    say(shared ? _("Rendered before: answered at once (%(seconds)s s).", { seconds }) : _("Rendered in %(seconds)s s.", { seconds }));
     show(job);
   } catch (error) {
     say(error.message, true);
@@ -197,7 +211,9 @@ async function render() {
 
 function show(job) {
   $("picture-img").src = job.result.image;
-  const engine = job.telemetry ? ` · ${job.engine}, ${job.telemetry.total_s.toFixed(2)} s on the worker` : "";
+  const engine = job.telemetry
+    ? " · " + _("%(engine)s, %(seconds)s s on the worker", { engine: job.engine, seconds: job.telemetry.total_s.toFixed(2) })
+    : "";
   $("picture-caption").textContent =
     `${job.product} · ${job.recipe_canonical} · ${job.params.view} ${job.params.angle}° · ${job.result.width}×${job.result.height} px${engine}`;
   $("picture").hidden = false;
@@ -208,7 +224,7 @@ function show(job) {
     const error = share === undefined ? null : Math.abs(share - percent);
     const verdict = error === null ? "" : error <= SHARE_TARGET_PP ? "pass" : "over";
     return element("tr", {},
-      element("td", {}, colours.has(color) ? colours.get(color).name_en : color),
+      element("td", {}, colours.has(color) ? nameOf(colours.get(color)) : color),
       element("td", {}, `${percent} %`),
       element("td", {}, share === undefined ? "–" : `${share.toFixed(1)} %`),
       element("td", { className: verdict }, error === null ? "–" : `${error.toFixed(1)} pp`));
@@ -216,8 +232,8 @@ function show(job) {
   const largest = fidelity.max_share_error_pp;
   const appearance = fidelity.appearance_delta_e00;
   $("accuracy-summary").textContent = [
-    largest === undefined ? "" : `Largest share error ${largest.toFixed(1)} pp (target ≤ ${SHARE_TARGET_PP}).`,
-    appearance === undefined || appearance === null ? "" : `Whole face ΔE2000 ${appearance.toFixed(1)} from the recipe's mix.`,
+    largest === undefined ? "" : _("Largest share error %(error)s pp (target ≤ %(target)s).", { error: largest.toFixed(1), target: SHARE_TARGET_PP }),
+    appearance === undefined || appearance === null ? "" : _("Whole face ΔE2000 %(delta)s from the recipe's mix.", { delta: appearance.toFixed(1) }),
   ].join(" ");
   $("accuracy").hidden = false;
 }
@@ -237,13 +253,13 @@ async function load() {
     $("key-row").hidden = true;
     say("");
   } catch (error) {
-    say(error.status === 401 || error.status === 403 ? "Paste an API key (or sign in as staff) to use the configurator." : error.message, true);
+    say(error.status === 401 || error.status === 403 ? _("Paste an API key (or sign in as staff) to use the configurator.") : error.message, true);
     $("key-row").hidden = settings.session;
   }
 }
 
 function setUp() {
-  $("view").replaceChildren(...settings.views.map((v) => element("option", { value: v, selected: v === settings.view }, v)));
+  $("view").replaceChildren(...settings.views.map(([value, label]) => element("option", { value, selected: value === settings.view }, label)));
   $("size").replaceChildren(...settings.sizes.map((s) => element("option", { value: s }, `${s} px`)));
   Object.assign($("angle"), { min: settings.angle.low, max: settings.angle.high, value: settings.angle.initial });
   const showAngle = () => { $("angle-value").textContent = $("angle").value; };
