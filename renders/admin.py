@@ -37,7 +37,7 @@ from renders import (
 )
 from renders.admin_forms import BulkParamsForm, BulkRenderForm, RecipeRenderForm
 from renders.errors import RenderRequestError
-from renders.models import ModelProfile, RenderJob, Worker
+from renders.models import ModelProfile, RenderJob, RenderTelemetry, Worker
 from renders.plots import timeline_svg
 from renders.selectors import (
     render_jobs_with_param,
@@ -107,6 +107,23 @@ def _badge(value: float | None, target: float, unit: str) -> str:
     )
 
 
+def _telemetry_value(name: str, value: Any) -> str:
+    """A telemetry value with its unit, as its field's name says it (`_s`, `_mb`, ...)."""
+    if value is None or value == {}:
+        return "-"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, dict):
+        return format_html_join(", ", "{} {}", value.items())
+    if name.endswith("_s"):
+        return f"{value:.3f} s"
+    if name.endswith("_mb"):
+        return f"{value:,.0f} MB"
+    if "util" in name or "percent" in name:
+        return f"{value:.0f} %"
+    return str(value)
+
+
 def _staff_requester(request: HttpRequest) -> Requester:
     """The admin lets only signed-in staff reach its actions: the user is a real one."""
     if not isinstance(request.user, User):
@@ -172,7 +189,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["rerender", "cancel"]
     fieldsets = [
         (
-            "Result",
+            _("Result"),
             {
                 "fields": [
                     "preview_large",
@@ -185,7 +202,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             },
         ),
         (
-            "What was rendered",
+            _("What was rendered"),
             {
                 "fields": [
                     "product",
@@ -202,7 +219,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             },
         ),
         (
-            "Who and where",
+            _("Who and where"),
             {
                 "fields": [
                     "id",
@@ -219,7 +236,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             },
         ),
         (
-            "When",
+            _("When"),
             {
                 "fields": [
                     "created_at",
@@ -231,7 +248,7 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Telemetry", {"fields": ["telemetry_pretty", "timeline_plot"]}),
+        (_("Telemetry"), {"fields": ["telemetry_pretty", "timeline_plot"]}),
     ]
 
     # History is evidence: read-only here; retention is prune_render_history's job.
@@ -479,10 +496,22 @@ class RenderJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("Telemetry"))
     def telemetry_pretty(self, job: RenderJob) -> str:
+        """Each recorded field by its name, with its unit and what it measures."""
         telemetry = getattr(job, "telemetry", None)
         if telemetry is None:
             return "-"
-        return self._pretty(render_telemetry_summary(telemetry))
+        values = render_telemetry_summary(telemetry)
+        rows = format_html_join(
+            "",
+            "<tr><th><code>{}</code></th><td style='text-align:right'>{}</td>"
+            "<td style='color:#666'>{}</td></tr>",
+            (
+                (field.name, _telemetry_value(field.name, values[field.name]), field.help_text)
+                for field in RenderTelemetry._meta.concrete_fields
+                if field.name in values and field.name != "created_at"
+            ),
+        )
+        return format_html("<table>{}</table>", rows)
 
     @admin.display(description=_("Resource timeline"))
     def timeline_plot(self, job: RenderJob) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from selenium.common.exceptions import TimeoutException
@@ -12,6 +13,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from catalog.models import TileProduct
 from gpu_worker.params import RenderParams
+from renders.models import RenderJob
 from renders.services import Requester, render_job_submit
 from renders.worker.execute import render_job_execute
 from tests.loopback import ROOT
@@ -217,3 +219,36 @@ def test_the_operations_dashboard_is_linked_from_the_index_and_draws_its_charts(
     assert "engine_error" in text and "render1@gpu-1" in text and "procedural" in text
     assert "1 of 4 finished" in text
     save_screenshot(browser, "operations-dashboard.png")
+
+
+def test_progress_bars_move_by_themselves_on_the_list_and_the_job_page(
+    browser, live_server, staff_user, demo_catalog
+):
+    """A running job's bar follows its progress without a click: both pages reload
+    themselves while a job they show is on its way, and stop once it is done."""
+    requester = Requester(client_id="t", label="t", source="cli", sees_unpublished=True)
+    job = render_job_submit(
+        product_sku="SQ-500-30",
+        recipe="RED:60,BLACK:40",
+        requester=requester,
+        params=RenderParams(size=256),
+    ).job
+    RenderJob.objects.filter(pk=job.pk).update(status="running", progress=20)
+    login(browser, live_server, "staff", "staff-pass-123")
+
+    def shows(selector: str, value: int) -> None:
+        def found(b: Any) -> bool:
+            return b.find_element(By.CSS_SELECTOR, selector).get_attribute("value") == str(value)
+
+        WebDriverWait(browser, 20).until(found)
+
+    for url, selector in (
+        ("/admin/renders/renderjob/", ".field-status_progress progress"),
+        (f"/admin/renders/renderjob/{job.pk}/change/", ".field-progress_bar progress"),
+    ):
+        browser.get(f"{live_server.url}{url}")
+        shows(selector, 20)
+        RenderJob.objects.filter(pk=job.pk).update(progress=70)
+        shows(selector, 70)  # after the page's own reload, no click
+        RenderJob.objects.filter(pk=job.pk).update(progress=20)
+    save_screenshot(browser, "render-job-running.png")

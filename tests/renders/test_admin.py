@@ -51,6 +51,10 @@ def test_detail_is_read_only_with_the_resource_plot(admin_client, done_job):
     # Each chart says how many samples it draws, with values on both axes.
     assert re.search(r"CPU: \d+ samples over [\d.]+ s", page)
     assert re.search(r'text-anchor="middle" fill="#555">0 s</text>', page)
+    # Telemetry as named fields with units and what each measures, not raw JSON.
+    assert "<code>total_s</code>" in page and "From a worker taking the job to its result" in page
+    assert re.search(r"<code>peak_device_memory_mb</code></th><td[^>]*>(-|[\d,]+ MB)</td>", page)
+    assert re.search(r"<code>inference_s</code></th><td[^>]*>\d+\.\d{3} s</td>", page)
     assert done_job.render_key in page
     # Fidelity as a table against the targets, colour by colour, not raw JSON.
     assert "Error (target ≤ 3.0 pp)" in page and "Whole face against the recipe" in page
