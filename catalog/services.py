@@ -232,7 +232,8 @@ def demo_catalog_load() -> dict[str, int]:
         TileProduct.objects.update_or_create(sku=sku, defaults=fields)
     for name, components in DEMO_RECIPES:
         recipe = recipe_validate(value=components)
-        existing = ColorRecipe.objects.filter(name=name).first()
+        # Names are unique ignoring case: staff's "autumn" is the demo's "Autumn".
+        existing = recipe_name_clash(name=name)
         if existing is None:
             recipe_create(name=name, recipe=recipe)
         elif existing.canonical != recipe.canonical:

@@ -93,3 +93,11 @@ def test_the_migration_renames_copies_and_keeps_the_first(migrate: Callable[...,
     migrate([("catalog", "0004_recipe_names_unique")])
     names = list(ColorRecipe.objects.order_by("pk").values_list("name", flat=True))
     assert names == ["Autumn", "autumn (3)", "Autumn (4)", "Autumn (2)", "Spring"]
+
+
+def test_the_demo_catalog_loads_again_over_a_recipe_renamed_in_another_case(demo_catalog):
+    from catalog.services import demo_catalog_load
+
+    ColorRecipe.objects.filter(name="Autumn").update(name="autumn")
+    demo_catalog_load()  # make run does this at every start
+    assert ColorRecipe.objects.filter(name__iexact="autumn").count() == 1
