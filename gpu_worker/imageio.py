@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, ImageOps
 
 # Decoding refuses anything larger: a 2048 px render is 4 Mpx; a photo may be bigger but
 # no tile picture needs 40 Mpx, and a decompression bomb would.
@@ -61,7 +61,8 @@ def image_decode(data: bytes) -> NDArray[np.uint8]:
                     raise ValueError(f"image too large: {w}x{h} px (limit {MAX_DECODE_PIXELS} px)")
                 if im.format not in {"PNG", "JPEG", "WEBP"}:
                     raise ValueError(f"unsupported image format: {im.format}")
-                rgb = im.convert("RGB")
+                # A phone's photo says which way up it was held; measure it as seen.
+                rgb = (ImageOps.exif_transpose(im) or im).convert("RGB")
                 rgb.load()
     except ValueError:
         raise
