@@ -58,7 +58,24 @@ DE_PIXELS = 60_000
 APPEARANCE_PIXELS = 20_000
 
 
-def _assign(g: Granules, keep: NDArray[np.bool_], region: NDArray[np.bool_]) -> NDArray[np.int32]:
+def cores_off_the_rim(
+    g: Granules, interior: NDArray[np.bool_], usable: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """`usable` without the cores lying mostly on the tile's outline band.
+
+    Their area still counts (it goes to the nearest inner granules), but their colour is
+    not a lit face: the tile's bevel lights or darkens them and anti-aliasing mixes them
+    with the paper.
+    """
+    r = max(2, round(RIM_FRACTION * min(interior.shape)))
+    inner = cv2.erode(interior.view(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
+    on_rim = np.bincount(g.ids[interior & ~inner], minlength=g.n)
+    return usable & (on_rim <= RIM_SHARE * g.area)
+
+
+def cores_assign(
+    g: Granules, keep: NDArray[np.bool_], region: NDArray[np.bool_]
+) -> NDArray[np.int32]:
     """Core id for every pixel of `region`: the nearest kept core (0 elsewhere)."""
     kept = keep[g.ids]
     if not kept.any():
@@ -152,14 +169,8 @@ def fidelity_measure(
         else granules_given(image, chips)
     )
     usable = g.area >= (1 if top_face is not None else MIN_CORE_PX)
-    # Cores on the outline are not classified (their area still counts, given to the
-    # nearest inner granules): the tile's bevel lights or darkens them and anti-aliasing
-    # mixes them with the paper, so their colour is not a lit face.
     if top_face is None:
-        r = max(2, round(RIM_FRACTION * min(luma.shape)))
-        inner = cv2.erode(interior.view(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
-        on_rim = np.bincount(g.ids[interior & ~inner], minlength=g.n)
-        usable &= on_rim <= RIM_SHARE * g.area
+        usable = cores_off_the_rim(g, interior, usable)
     cls, light, ok = classify(g, cand, usable, whole=chips is not None)
     # Side walls (perspective views): a core mostly on them is wall, and takes its share
     # of the silhouette in the nearest-core split, which is then left out with the rest of
@@ -176,13 +187,13 @@ def fidelity_measure(
             wall[0] = False
     keep = ok & ~wall
     if chips is None:
-        owner = _assign(g, keep | wall, interior)
+        owner = cores_assign(g, keep | wall, interior)
     else:
         # A measured granule owns all of itself; only the area of the ones whose light
         # could not be read goes to their nearest measured neighbours.
         owner = np.where(keep[chips], chips, 0)
         if (interior & (owner == 0)).any():
-            owner = np.where(owner > 0, owner, _assign(g, keep, interior))
+            owner = np.where(owner > 0, owner, cores_assign(g, keep, interior))
     region = (owner > 0) & ~wall[owner]
     if band is not None:
         region &= ~band
@@ -208,7 +219,7 @@ def fidelity_measure(
             cand = cand[alive]
             cls, _, ok = classify(g, cand, usable)
             keep = ok & ~wall
-            owner = _assign(g, keep | wall, interior)
+            owner = cores_assign(g, keep | wall, interior)
             owner[~region | wall[owner]] = 0
             share, _ = _shares(owner, cls, len(codes), g.n)
 
