@@ -26,6 +26,32 @@ def fidelity_table(fidelity: Mapping[str, Any], recipe: Mapping[str, int] | None
     return "\n".join(lines)
 
 
+def identification_table(report: Mapping[str, Any]) -> str:
+    """Colours found without a recipe, then the nearest whole-percent mix and recipes."""
+    lines = [f"{'colour':<10}{'measured %':>12}{'confidence':>12}  {'could be':<10}{'ΔE to it':>9}"]
+    for colour in report["colours"]:
+        lines.append(
+            f"{colour['code']:<10}{colour['percent']:>12.1f}{colour['confidence']:>12.2f}  "
+            f"{colour['runner_up'] or '-':<10}{colour['delta_e00']:>9.2f}"
+        )
+    if not report["colours"]:
+        lines.append("no stock colour found")
+    nearest = report["nearest_stock_mix"]
+    if nearest:
+        lines.append(f"nearest whole-percent mix: {nearest['name']}")
+    for match in report["nearest_recipes"]:
+        lines.append(
+            f"nearest recipe: {match['name']} ({match['key']}): {match['distance_pp']:.1f} pp "
+            f"of area apart, ΔE2000 {match['delta_e00']:.2f}"
+        )
+    lines.append(
+        f"tile fraction of the picture: {report['tile_fraction']:.3f}; "
+        f"granules measured: {report['granules']}"
+    )
+    lines.extend(f"warning: {warning}" for warning in report["warnings"])
+    return "\n".join(lines)
+
+
 def experiment_table(results: Sequence[CellResult]) -> str:
     """One line per cell, the winner of each angle marked."""
     winners = {id(r) for r in cells_best_per_angle(results).values()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -101,19 +102,25 @@ def test_analyze_colors_reads_a_top_view_file_as_the_engine_did(db, demo_catalog
         assert abs(file["shares"][code] - share) <= 1.0
 
 
-def test_analyze_colors_without_a_recipe_names_the_colours_present(db, demo_catalog, tmp_path):
-    out = tmp_path / "tile.png"
+def rendered(folder: Path, recipe: str, *, size: int) -> Path:
+    """A top-view render of SQ-500-30 in `recipe`, written by the render command."""
+    out = folder / "tile.png"
     run(
         "render",
         "--product",
         "SQ-500-30",
         "--recipe",
-        "YELLOW:50,DKBLUE:50",
+        recipe,
         "--size",
-        "384",
+        str(size),
         "--out",
         str(out),
     )
+    return out
+
+
+def test_analyze_colors_without_a_recipe_names_the_colours_present(db, demo_catalog, tmp_path):
+    out = rendered(tmp_path, "YELLOW:50,DKBLUE:50", size=384)
     found = json.loads(run("analyze_colors", str(out), "--json"))
     assert set(found["shares"]) == {"YELLOW", "DKBLUE"}
     assert found["max_share_error_pp"] is None
@@ -208,3 +215,29 @@ def test_make_tiny_models_writes_a_diffusers_folder_once(tmp_path):
     assert (folder / "unet" / "diffusion_pytorch_model.safetensors").is_file()
     with pytest.raises(CommandError, match="is not empty"):
         run("make_tiny_models", str(folder))
+
+
+def test_analyze_colors_warns_when_the_picture_is_not_a_tile_close_up(db, demo_catalog, tmp_path):
+    """A web page screenshot used to read as "WHITE 97.5 %" without a word of doubt."""
+    from PIL import Image, ImageDraw
+
+    page = Image.new("RGB", (1280, 800), "white")
+    draw = ImageDraw.Draw(page)
+    for row in range(12):
+        draw.rectangle((60, 40 + 60 * row, 900, 60 + 60 * row), fill=(40, 40, 40))
+    draw.rectangle((950, 100, 1200, 350), fill=(200, 60, 50))
+    shot = tmp_path / "screenshot.png"
+    page.save(shot)
+    found = json.loads(run("analyze_colors", str(shot), "--json"))
+    assert any("granules could be measured" in w for w in found["warnings"]), found
+
+
+def test_analyze_colors_without_a_recipe_names_the_nearest_recipes(db, demo_catalog, tmp_path):
+    out = rendered(tmp_path, "RED:60,BLACK:40", size=1024)
+    found = json.loads(run("analyze_colors", str(out), "--json"))
+    assert found["warnings"] == [] and found["granules"] > 1000
+    assert {c["code"] for c in found["colours"]} == {"RED", "BLACK"}
+    assert all(0 <= c["confidence"] <= 1 and c["runner_up"] for c in found["colours"])
+    assert found["nearest_stock_mix"]["distance_pp"] <= 3
+    nearest = found["nearest_recipes"][0]
+    assert nearest["name"] == "Autumn" and nearest["distance_pp"] <= 3, found["nearest_recipes"]

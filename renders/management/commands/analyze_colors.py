@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import json
 from argparse import ArgumentParser
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from catalog.palette import PaletteColor
 from catalog.recipes import RecipeError
-from catalog.selectors import palette_current, recipe_validate
+from catalog.selectors import palette_current, recipe_list, recipe_validate
+from gpu_worker.colour.identify import colours_identify
 from gpu_worker.colour.measure import fidelity_measure
+from gpu_worker.colour.nearest import recipes_nearest, stock_mix_nearest
 from gpu_worker.imageio import image_decode
-from renders.management.reports import fidelity_table
+from renders.management.reports import fidelity_table, identification_table
+
+RECIPES_COMPARED = 2000  # the catalog's recipes looked at for the nearest ones
 
 
 class Command(BaseCommand):
-    help = "Estimate each colour's share of the tile area and its mean ΔE2000."
+    help = (
+        "Estimate each colour's share of the tile area and its ΔE2000; without --recipe, "
+        "which stock colours it holds, how sure that is, and the nearest recipes."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("image", help="PNG, JPEG or WebP file")
@@ -38,9 +48,48 @@ class Command(BaseCommand):
             raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from exc
         except ValueError as exc:
             raise CommandError(f"{path} is not a usable image: {exc}") from exc
-        fidelity = fidelity_measure(image=image, palette=palette_current(), recipe=recipe).to_dict()
+        palette = palette_current()
+        if recipe is None:
+            self._identify(image, palette, as_json=bool(options["json"]))
+            return
+        fidelity = fidelity_measure(image=image, palette=palette, recipe=recipe).to_dict()
         if options["json"]:
             self.stdout.write(json.dumps(fidelity, indent=2, ensure_ascii=False))
             return
-        expected = {c.code: c.percent for c in recipe} if recipe else None
+        expected = {c.code: c.percent for c in recipe}
         self.stdout.write(fidelity_table(fidelity, expected))
+
+    def _identify(self, image: Any, palette: list[PaletteColor], *, as_json: bool) -> None:
+        """Not told the recipe: which stock colours, how sure, and the nearest recipes."""
+        found = colours_identify(image=image, palette=palette)
+        measured = found.shares
+        report: dict[str, Any] = {
+            "shares": measured,
+            "colours": [asdict(colour) for colour in found.colours],
+            "max_share_error_pp": None,
+            "tile_fraction": found.tile_fraction,
+            "granules": found.granules,
+            "warnings": list(found.warnings),
+            "nearest_stock_mix": None,
+            "nearest_recipes": [],
+        }
+        if measured:
+            report["nearest_stock_mix"] = asdict(
+                stock_mix_nearest(measured=measured, palette=palette)
+            )
+            candidates = [
+                (str(r.pk), r.name, [(c.color.code, c.percent) for c in r.components.all()])
+                for r in recipe_list()[:RECIPES_COMPARED]
+            ]
+            report["nearest_recipes"] = [
+                asdict(match)
+                for match in recipes_nearest(
+                    measured=measured, candidates=candidates, palette=palette
+                )
+            ]
+        if as_json:
+            for warning in found.warnings:  # the JSON carries them too; a person sees these
+                self.stderr.write(f"warning: {warning}")
+            self.stdout.write(json.dumps(report, indent=2, ensure_ascii=False))
+            return
+        self.stdout.write(identification_table(report))
