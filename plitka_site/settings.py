@@ -266,6 +266,10 @@ API_LONG_POLL_WAITERS = env_int("API_LONG_POLL_WAITERS", max(0, web_threads() - 
 # The largest request body the API reads (a render request is under 4 KB); larger ones
 # are answered 413 before they are read.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# Paths that take an uploaded picture (a photo to analyse) may send this much instead: the
+# picture's own limit (renders/image_uploads.py, 12 MiB) and the form around it.
+API_UPLOAD_PATHS = ("/api/v1/analyses/",)
+API_MAX_UPLOAD_BYTES = env_int("API_MAX_UPLOAD_BYTES", 12 * 2**20 + 64 * 1024)
 # Requests per minute for a key that does not set its own limit.
 API_KEY_DEFAULT_RATE = env_str("API_KEY_DEFAULT_RATE", "600/min")
 
@@ -285,6 +289,12 @@ SPECTACULAR_SETTINGS = {
     # API posts them), but a schema offering three encodings led generated clients to
     # send all three at once.
     "PARSER_WHITELIST": ["plitka_site.api.parsers.StrictJSONParser"],
+    # Enum names are part of every generated client: a render's status keeps its name now
+    # that analyses have a status of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "renders.models.RenderJob.Status",
+        "AnalysisStatusEnum": "renders.models.ColourAnalysis.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "plitka_site.api.schema.filters_allow_empty_values",

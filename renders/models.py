@@ -558,3 +558,71 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.job_id} -> {self.webhook.url}"
+
+
+class ColourAnalysis(models.Model):
+    """A photo's colours measured on a worker: which stock colours, what shares, and, told a
+    recipe, whether the photo passes it. Audited like a render job: who asked, on which
+    worker, in how long."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    TERMINAL = (Status.SUCCEEDED, Status.FAILED)
+
+    id = models.UUIDField(_("id"), primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    # Stored under its SHA-256 (analyses/ab/<sha256>.<ext>): nothing a client sends is a path.
+    image = models.FileField(_("image"), upload_to="analyses/", max_length=255)
+    image_sha256 = models.CharField(_("image SHA-256"), max_length=64, db_index=True)
+    image_format = models.CharField(_("image format"), max_length=8)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    recipe_canonical = models.CharField(
+        _("recipe"), max_length=200, blank=True, help_text="The recipe to check against, if any."
+    )
+    tolerance_pp = models.FloatField(
+        _("tolerance, pp"), default=3.0, help_text="Largest share error that still passes."
+    )
+    source = models.CharField(_("source"), max_length=16, choices=RenderJob.Source.choices)
+    client_id = models.CharField(_("client id"), max_length=64, db_index=True)
+    client_label = models.CharField(_("requested by"), max_length=150, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    result = models.JSONField(
+        _("result"),
+        null=True,
+        blank=True,
+        help_text="Colours with shares, confidence and runner-up; the nearest mix and "
+        "recipes; told a recipe, its check.",
+    )
+    telemetry = models.JSONField(
+        _("telemetry"),
+        default=dict,
+        blank=True,
+        help_text="Seconds per step (queue_wait_s, decode_s, identify_s, check_s, total_s) "
+        "and the worker's peak resident memory.",
+    )
+
+    class Meta:
+        verbose_name = _("colour analysis")
+        verbose_name_plural = _("colour analyses")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.pk} [{self.status}]"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL

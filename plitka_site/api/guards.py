@@ -58,7 +58,11 @@ class RequestGuardMiddleware:
         raw_length = request.META.get("CONTENT_LENGTH") or "0"
         if not (raw_length.isascii() and raw_length.isdigit() and len(raw_length) <= 12):
             return _refuse(400, "invalid", "Content-Length is not a whole number of bytes.")
-        limit = settings.API_MAX_BODY_BYTES
+        limit = (
+            settings.API_MAX_UPLOAD_BYTES
+            if request.path_info in settings.API_UPLOAD_PATHS
+            else settings.API_MAX_BODY_BYTES
+        )
         if int(raw_length) > limit:
             return _refuse(
                 413,

@@ -12,8 +12,10 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from renders.services import catalog_rerender_stale, render_jobs_reconcile
+from renders.services.analyses import colour_analyses_reconcile
 from renders.services.webhooks import webhook_deliveries_sweep, webhook_delivery_attempt
 from renders.worker import preload  # noqa: F401  (connects the worker-start preload)
+from renders.worker.analysis import colour_analysis_execute
 from renders.worker.execute import render_job_execute
 
 
@@ -21,6 +23,13 @@ from renders.worker.execute import render_job_execute
 def run_render_job(self: Task, job_id: str) -> str:
     return render_job_execute(
         job_id=job_id, worker_name=self.request.hostname or socket.gethostname()
+    )
+
+
+@shared_task(name="renders.run_colour_analysis", bind=True, acks_late=True)
+def run_colour_analysis(self: Task, analysis_id: str) -> str:
+    return colour_analysis_execute(
+        analysis_id=analysis_id, worker_name=self.request.hostname or socket.gethostname()
     )
 
 
@@ -32,6 +41,7 @@ def reconcile() -> dict[str, list[str]]:
         "requeued": report.requeued,
         "failed": report.failed,
         "webhook_deliveries_resent": webhook_deliveries_sweep(),
+        "analyses_resent": colour_analyses_reconcile().resent,
     }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from argparse import ArgumentParser
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +11,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog.palette import PaletteColor
 from catalog.recipes import RecipeError
-from catalog.selectors import palette_current, recipe_list, recipe_validate
-from gpu_worker.colour.identify import colours_identify
+from catalog.selectors import palette_current, recipe_validate
 from gpu_worker.colour.measure import fidelity_measure
-from gpu_worker.colour.nearest import recipes_nearest, stock_mix_nearest
 from gpu_worker.imageio import image_decode
 from renders.management.reports import fidelity_table, identification_table
-
-RECIPES_COMPARED = 2000  # the catalog's recipes looked at for the nearest ones
+from renders.worker.analysis import colour_report
 
 
 class Command(BaseCommand):
@@ -61,34 +57,9 @@ class Command(BaseCommand):
 
     def _identify(self, image: Any, palette: list[PaletteColor], *, as_json: bool) -> None:
         """Not told the recipe: which stock colours, how sure, and the nearest recipes."""
-        found = colours_identify(image=image, palette=palette)
-        measured = found.shares
-        report: dict[str, Any] = {
-            "shares": measured,
-            "colours": [asdict(colour) for colour in found.colours],
-            "max_share_error_pp": None,
-            "tile_fraction": found.tile_fraction,
-            "granules": found.granules,
-            "warnings": list(found.warnings),
-            "nearest_stock_mix": None,
-            "nearest_recipes": [],
-        }
-        if measured:
-            report["nearest_stock_mix"] = asdict(
-                stock_mix_nearest(measured=measured, palette=palette)
-            )
-            candidates = [
-                (str(r.pk), r.name, [(c.color.code, c.percent) for c in r.components.all()])
-                for r in recipe_list()[:RECIPES_COMPARED]
-            ]
-            report["nearest_recipes"] = [
-                asdict(match)
-                for match in recipes_nearest(
-                    measured=measured, candidates=candidates, palette=palette
-                )
-            ]
+        report = {**colour_report(image=image, palette=palette), "max_share_error_pp": None}
         if as_json:
-            for warning in found.warnings:  # the JSON carries them too; a person sees these
+            for warning in report["warnings"]:  # the JSON carries them too; a person sees these
                 self.stderr.write(f"warning: {warning}")
             self.stdout.write(json.dumps(report, indent=2, ensure_ascii=False))
             return

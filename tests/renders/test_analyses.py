@@ -1,0 +1,153 @@
+"""Colour analyses (issue 13, items 3 and 4): a photo goes in through the API, a real Celery
+worker measures it, and bad pictures are 400s that say why."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from PIL import Image
+
+from renders.models import ColourAnalysis
+from renders.services.analyses import colour_analyses_reconcile
+from tests.conftest import key_client
+from tests.renders.conftest import wait_for
+from tests.renders.test_commands import rendered
+
+
+def png(image: Image.Image) -> io.BytesIO:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    buffer.seek(0)
+    buffer.name = "photo.png"
+    return buffer
+
+
+@pytest.fixture
+def tile_png(db, demo_catalog, tmp_path) -> io.BytesIO:
+    """A 1024 px top view of RED:60,BLACK:40 as the procedural engine draws it."""
+    out = rendered(tmp_path, "RED:60,BLACK:40", size=1024)
+    picture = io.BytesIO(out.read_bytes())
+    picture.name = "photo.png"
+    return picture
+
+
+def test_a_photo_is_measured_by_the_worker_and_checked_against_its_recipe(
+    celery_worker_live, tile_png
+):
+    client = key_client("lab", "render")
+    answer = client.post(
+        "/api/v1/analyses/", {"image": tile_png, "recipe": "red:60, black:40"}, format="multipart"
+    )
+    assert answer.status_code == 202, answer.content
+    first = answer.json()
+    assert first["status"] == "queued" and answer["Location"].endswith(f"/{first['id']}/")
+    assert first["recipe"] == "BLACK:40,RED:60" and first["image"].startswith("http://")
+
+    def done():
+        """the analysis to finish"""
+        body = client.get(f"/api/v1/analyses/{first['id']}/").json()
+        return body if body["status"] in ("succeeded", "failed") else None
+
+    body = wait_for(done, timeout=120)
+    assert body["status"] == "succeeded", body["error"]
+    result = body["result"]
+    assert {c["code"] for c in result["colours"]} == {"RED", "BLACK"}
+    assert all(0 <= c["confidence"] <= 1 and c["runner_up"] for c in result["colours"])
+    assert result["warnings"] == [] and result["granules"] > 1000
+    assert result["nearest_recipes"][0]["name"] == "Autumn"
+    check = result["check"]
+    assert check["passed"] is True and check["max_share_error_pp"] <= 3.0
+    assert {"decode_s", "identify_s", "check_s", "total_s", "queue_wait_s"} <= set(
+        body["telemetry"]
+    )
+    analysis = ColourAnalysis.objects.get()
+    assert analysis.worker and analysis.attempts == 1
+    # The same picture from this shop's own media, by its URL: stored once, by its hash.
+    again = client.post("/api/v1/analyses/", {"image_url": first["image"]}, format="json")
+    assert again.status_code == 202, again.content
+    assert ColourAnalysis.objects.values("image").distinct().count() == 1
+    # Others do not see it.
+    assert key_client("other", "render").get(f"/api/v1/analyses/{first['id']}/").status_code == 404
+
+
+def _error(answer) -> str:
+    assert answer.status_code == 400, answer.content
+    return answer.json()["error"]["message"]
+
+
+def test_bad_pictures_are_400s_that_name_the_problem(db, demo_catalog, broker):
+    client = key_client("lab", "render")
+
+    def send(data, **extra):
+        return client.post("/api/v1/analyses/", data, format="multipart", **extra)
+
+    gif = io.BytesIO(b"GIF89a" + bytes(200))
+    gif.name = "x.gif"
+    assert "JPEG, PNG or WebP" in _error(send({"image": gif}))
+    tiny = png(Image.new("RGB", (32, 32), "red"))
+    assert "needs 64 px" in _error(send({"image": tiny}))
+    truncated = io.BytesIO(png(Image.effect_noise((300, 300), 40).convert("RGB")).read()[:500])
+    truncated.name = "cut.png"
+    assert "cannot be read" in _error(send({"image": truncated}))
+    assert "either image" in _error(send({}))
+    assert "sum to 99" in _error(
+        send({"image": png(Image.new("RGB", (300, 300), "red")), "recipe": "RED:99"})
+    )
+    # image_url: only this shop's stored pictures, by their URL; nothing becomes a path.
+    for url in (
+        "http://127.0.0.1/media/../../etc/passwd",
+        "/media/renders/../settings.py",
+        "file:///etc/passwd",
+        "http://169.254.169.254/latest/meta-data/",
+    ):
+        message = _error(client.post("/api/v1/analyses/", {"image_url": url}, format="json"))
+        assert "URL of a render" in message
+    missing = "/media/renders/ab/cd/" + "ab" * 32 + ".png"
+    assert "no picture is stored" in _error(
+        client.post("/api/v1/analyses/", {"image_url": missing}, format="json")
+    )
+    assert not ColourAnalysis.objects.exists()
+    # A read key may look, not submit.
+    reader = key_client("reader", "read")
+    assert reader.post("/api/v1/analyses/", {}, format="multipart").status_code == 403
+
+
+def test_an_upload_over_the_limit_is_413_before_it_is_read(db, client):
+    answer = client.post(
+        "/api/v1/analyses/",
+        data=b"x",
+        content_type="application/octet-stream",
+        CONTENT_LENGTH=str(13 * 2**20),
+    )
+    assert answer.status_code == 413
+
+
+def test_the_sweep_sends_again_a_lost_analysis_and_gives_up_at_the_cap(
+    db, demo_catalog, broker, settings, django_capture_on_commit_callbacks
+):
+    from renders.image_uploads import image_upload_check
+    from renders.services.analyses import colour_analysis_submit
+    from renders.services.submit import Requester
+
+    requester = Requester(client_id="t", label="t", source="api")
+    picture = image_upload_check(data=png(Image.new("RGB", (300, 300), "red")).read())
+    analysis = colour_analysis_submit(
+        image=picture, recipe=None, tolerance_pp=3.0, requester=requester
+    )
+    long_ago = timezone.now() - timedelta(minutes=10)
+    ColourAnalysis.objects.filter(pk=analysis.pk).update(
+        status="running", started_at=long_ago, attempts=1
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert colour_analyses_reconcile().resent == [str(analysis.pk)]
+    analysis.refresh_from_db()
+    assert analysis.status == "queued" and broker.llen("render.interactive") >= 1
+    ColourAnalysis.objects.filter(pk=analysis.pk).update(
+        status="running", started_at=long_ago, attempts=settings.RENDER_MAX_ATTEMPTS
+    )
+    assert colour_analyses_reconcile().failed == [str(analysis.pk)]
+    analysis.refresh_from_db()
+    assert (analysis.status, analysis.error_code) == ("failed", "worker_lost")
