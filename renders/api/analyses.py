@@ -24,7 +24,8 @@ from plitka_site.api.media import media_url
 from plitka_site.api.parsers import StrictJSONParser, StrictMultiPartParser
 from plitka_site.api.permissions import caller_is_staff
 from plitka_site.api.schema import ErrorEnvelopeSerializer
-from renders.api.views import requester_of
+from renders.api.views import RenderRequestRefused, requester_of
+from renders.errors import QuotaExceeded
 from renders.image_uploads import MAX_BYTES, CheckedImage, ImageRefused, image_upload_check
 from renders.models import ColourAnalysis
 from renders.services.analyses import colour_analysis_submit
@@ -159,6 +160,11 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         responses={
             202: AnalysisSerializer,
             413: OpenApiResponse(ErrorEnvelopeSerializer, description="The body is too large."),
+            429: OpenApiResponse(
+                ErrorEnvelopeSerializer,
+                description="The key's rate or its daily quota (renders and analyses together) "
+                "is used up (Retry-After says until when).",
+            ),
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -184,12 +190,15 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 recipe = recipe_validate(value=data["recipe"])
             except RecipeError as exc:
                 raise ValidationError({"recipe": exc.problems}) from exc
-        analysis = colour_analysis_submit(
-            image=picture,
-            recipe=recipe,
-            tolerance_pp=float(data["tolerance_pp"]),
-            requester=requester_of(request),
-        )
+        try:
+            analysis = colour_analysis_submit(
+                image=picture,
+                recipe=recipe,
+                tolerance_pp=float(data["tolerance_pp"]),
+                requester=requester_of(request),
+            )
+        except QuotaExceeded as exc:
+            raise RenderRequestRefused(exc) from exc
         location = request.build_absolute_uri(f"{analysis.pk}/")
         return Response(
             analysis_body(analysis, request),

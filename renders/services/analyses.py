@@ -25,7 +25,7 @@ from catalog.recipes import Recipe
 from renders.image_uploads import CheckedImage
 from renders.models import ColourAnalysis
 from renders.services.dispatch import task_send
-from renders.services.submit import Requester
+from renders.services.submit import Requester, render_quota_claim
 from renders.storage import media_put_retrying
 
 logger = logging.getLogger(__name__)
@@ -49,11 +49,17 @@ def colour_analysis_submit(
     tolerance_pp: float,
     requester: Requester,
 ) -> ColourAnalysis:
-    """Store the checked photo and queue its analysis (sent once the row is committed)."""
-    name = media_put_retrying(
-        name=analysis_image_name(image), content=image.data, delays=STORE_RETRY_DELAYS
-    )
+    """Store the checked photo and queue its analysis (sent once the row is committed).
+
+    An analysis takes a worker's time as a render does: it counts against the same daily
+    quota (QuotaExceeded when used up).
+    """
     with transaction.atomic():
+        render_quota_claim(requester=requester)  # raises QuotaExceeded when used up
+        # Stored once the quota allows it; a refused photo leaves no file behind.
+        name = media_put_retrying(
+            name=analysis_image_name(image), content=image.data, delays=STORE_RETRY_DELAYS
+        )
         analysis = ColourAnalysis.objects.create(
             image=name,
             image_sha256=image.sha256,

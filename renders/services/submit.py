@@ -304,7 +304,7 @@ def _job_find_or_create(
         # A savepoint: the constraint may refuse a twin, and then the quota claimed for
         # it is given back with it.
         with transaction.atomic():
-            _quota_claim(requester=requester)
+            render_quota_claim(requester=requester)
             job = _job_create(request=request, queue=queue, requester=requester)
     except IntegrityError:
         twin = RenderJob.objects.filter(
@@ -318,8 +318,9 @@ def _job_find_or_create(
     return SubmitResult(job=job, created=True)
 
 
-def _quota_claim(*, requester: Requester) -> None:
-    """Count one new render against the requester's daily quota, or raise QuotaExceeded.
+def render_quota_claim(*, requester: Requester) -> None:
+    """Count one new render (or colour analysis: both take a worker's time) against the
+    requester's daily quota, or raise QuotaExceeded.
 
     One conditional UPDATE is the check and the count together: two parallel submits
     cannot both take the last render of the day. Part of the caller's transaction, so a

@@ -151,3 +151,20 @@ def test_the_sweep_sends_again_a_lost_analysis_and_gives_up_at_the_cap(
     assert colour_analyses_reconcile().failed == [str(analysis.pk)]
     analysis.refresh_from_db()
     assert (analysis.status, analysis.error_code) == ("failed", "worker_lost")
+
+
+def test_analyses_count_against_the_keys_daily_quota(db, demo_catalog, broker):
+    client = key_client("small", "render", render_quota_per_day=1)
+
+    def send():
+        return client.post(
+            "/api/v1/analyses/",
+            {"image": png(Image.effect_noise((300, 300), 60).convert("RGB"))},
+            format="multipart",
+        )
+
+    assert send().status_code == 202
+    refused = send()
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert refused.json()["error"]["code"] == "quota_exceeded"
+    assert ColourAnalysis.objects.count() == 1
