@@ -32,6 +32,7 @@ from gpu_worker.engines.diffusion.options import OptionError, diffusion_options_
 from gpu_worker.param_kinds import ChoiceParam
 from gpu_worker.params import RenderParams, render_param_declarations
 from renders import (
+    admin_analyses,  # noqa: F401 (registers the analyses' admin)
     admin_experiments,  # noqa: F401 (registers the experiments' admin)
     admin_webhooks,  # noqa: F401 (registers the webhooks' admin)
 )

@@ -2,12 +2,63 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog.admin import ReadOnlyAdminMixin
+from catalog.recipes import RecipeError
+from catalog.selectors import recipe_validate
+from renders.errors import RenderRequestError
+from renders.image_uploads import MAX_BYTES, ImageRefused, image_upload_check
 from renders.models import ColourAnalysis
+from renders.services.analyses import colour_analysis_submit, recipe_from_analysis
+from renders.services.submit import Requester
+
+REFRESH_S = 2  # an analysis page reloads itself this often until the analysis is done
+
+
+class PhotoForm(forms.Form):
+    """What staff send to be analysed: the same checks as the API."""
+
+    image = forms.FileField(
+        label=_("Photo"), help_text=_("JPEG, PNG or WebP of a tile, taken from above.")
+    )
+    recipe = forms.CharField(
+        label=_("Recipe to check"),
+        required=False,
+        max_length=1000,
+        help_text=_("Optional, e.g. RED:60,BLACK:40."),
+    )
+    tolerance_pp = forms.FloatField(
+        label=_("Tolerance, pp"), initial=3.0, min_value=0.5, max_value=50.0
+    )
+
+    def clean_image(self) -> Any:
+        upload = self.cleaned_data["image"]
+        try:
+            return image_upload_check(data=upload.read(MAX_BYTES + 1))
+        except ImageRefused as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+    def clean_recipe(self) -> Any:
+        text = self.cleaned_data["recipe"].strip()
+        if not text:
+            return None
+        try:
+            return recipe_validate(value=text)
+        except RecipeError as exc:
+            raise forms.ValidationError(exc.problems) from exc
 
 
 @admin.register(ColourAnalysis)
@@ -39,6 +90,79 @@ class ColourAnalysisAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "finished_at",
         "telemetry",
     )
+
+    change_list_template = "admin/renders/colouranalysis/change_list.html"
+    change_form_template = "admin/renders/colouranalysis/change_form.html"
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("analyse/", wrap(self.analyse_view), name="renders_colouranalysis_analyse"),
+            path(
+                "<path:object_id>/make-recipe/",
+                wrap(self.make_recipe),
+                name="renders_colouranalysis_make_recipe",
+            ),
+            *super().get_urls(),
+        ]
+
+    def analyse_view(self, request: HttpRequest) -> HttpResponse:
+        """Staff upload a photo (and a recipe to check), as the API takes them."""
+        if not isinstance(request.user, User) or not self.has_view_permission(request):
+            raise PermissionDenied
+        form = PhotoForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                analysis = colour_analysis_submit(
+                    image=form.cleaned_data["image"],
+                    recipe=form.cleaned_data["recipe"],
+                    tolerance_pp=form.cleaned_data["tolerance_pp"],
+                    requester=Requester.staff(request.user),
+                )
+            except RenderRequestError as exc:
+                messages.error(request, exc.message)
+            else:
+                return redirect("admin:renders_colouranalysis_change", analysis.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Analyse a photo"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/renders/colouranalysis/analyse.html", context)
+
+    def make_recipe(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The analysis page's button: its nearest stock mix as a new recipe, to edit."""
+        if request.method != "POST" or not isinstance(request.user, User):
+            raise PermissionDenied
+        analysis = self.get_object(request, object_id)
+        if analysis is None:
+            raise Http404("no such analysis")
+        try:
+            recipe = recipe_from_analysis(analysis=analysis, created_by=request.user)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+            return redirect("admin:renders_colouranalysis_change", analysis.pk)
+        messages.success(
+            request, gettext("Made recipe “%(name)s”: rename it here.") % {"name": recipe.name}
+        )
+        return redirect("admin:catalog_colorrecipe_change", recipe.pk)
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: ColourAnalysis | None = None,
+    ) -> HttpResponse:
+        context["analysis_pending"] = obj is not None and not obj.is_terminal
+        context["refresh_s"] = REFRESH_S
+        context["can_make_recipe"] = bool(
+            obj is not None and (obj.result or {}).get("nearest_stock_mix")
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description=_("Photo"))
     def photo(self, analysis: ColourAnalysis) -> str:

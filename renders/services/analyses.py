@@ -17,11 +17,15 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.models import ColorRecipe
 from catalog.recipes import Recipe
+from catalog.selectors import recipe_name_clash, recipe_validate
+from catalog.services import recipe_create
 from renders.image_uploads import CheckedImage
 from renders.models import ColourAnalysis
 from renders.services.dispatch import task_send
@@ -129,3 +133,20 @@ def colour_analyses_reconcile(*, now: datetime | None = None) -> AnalysesSwept:
             transaction.on_commit(partial(colour_analysis_dispatch, analysis_id=analysis.pk))
             swept.resent.append(str(analysis.pk))
     return swept
+
+
+def recipe_from_analysis(*, analysis: ColourAnalysis, created_by: User | None) -> ColorRecipe:
+    """A stored recipe of the analysed photo's nearest whole-percent stock mix, named after
+    the photo's date (staff rename it in the recipe editor); ValueError if none was found."""
+    nearest = (analysis.result or {}).get("nearest_stock_mix")
+    if analysis.status != ColourAnalysis.Status.SUCCEEDED or not nearest:
+        raise ValueError("the analysis found no stock colours to make a recipe of")
+    recipe = recipe_validate(
+        value=[{"color": code, "percent": percent} for code, percent in nearest["components"]]
+    )
+    base = f"From photo {analysis.created_at:%Y-%m-%d %H:%M}"
+    name, number = base, 1
+    while recipe_name_clash(name=name) is not None:
+        number += 1
+        name = f"{base} ({number})"
+    return recipe_create(name=name, recipe=recipe, created_by=created_by)

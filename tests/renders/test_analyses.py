@@ -144,7 +144,7 @@ def test_the_sweep_sends_again_a_lost_analysis_and_gives_up_at_the_cap(
     with django_capture_on_commit_callbacks(execute=True):
         assert colour_analyses_reconcile().resent == [str(analysis.pk)]
     analysis.refresh_from_db()
-    assert analysis.status == "queued" and broker.llen("render.interactive") >= 1
+    assert analysis.status == "queued" and analysis.dispatched_at > long_ago
     ColourAnalysis.objects.filter(pk=analysis.pk).update(
         status="running", started_at=long_ago, attempts=settings.RENDER_MAX_ATTEMPTS
     )
@@ -168,3 +168,54 @@ def test_analyses_count_against_the_keys_daily_quota(db, demo_catalog, broker):
     assert refused.status_code == 429 and refused["Retry-After"]
     assert refused.json()["error"]["code"] == "quota_exceeded"
     assert ColourAnalysis.objects.count() == 1
+
+
+def test_staff_analyse_a_photo_in_the_admin_and_make_a_recipe_of_it(
+    admin_client, demo_catalog, broker, django_capture_on_commit_callbacks
+):
+    from catalog.models import ColorRecipe
+
+    listing = admin_client.get("/admin/renders/colouranalysis/").content.decode()
+    assert "/admin/renders/colouranalysis/analyse/" in listing
+    bad = admin_client.post(
+        "/admin/renders/colouranalysis/analyse/",
+        {"image": png(Image.new("RGB", (32, 32), "red")), "tolerance_pp": "3"},
+    )
+    assert bad.status_code == 200 and "needs 64 px" in bad.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = admin_client.post(
+            "/admin/renders/colouranalysis/analyse/",
+            {
+                "image": png(Image.effect_noise((300, 300), 60).convert("RGB")),
+                "recipe": "RED:60,BLACK:40",
+                "tolerance_pp": "3",
+            },
+        )
+    analysis = ColourAnalysis.objects.get()
+    assert sent.status_code == 302 and sent["Location"].endswith(f"/{analysis.pk}/change/")
+    assert (analysis.recipe_canonical, analysis.source) == ("BLACK:40,RED:60", "admin")
+    page = admin_client.get(sent["Location"]).content.decode()
+    assert 'http-equiv="refresh"' in page  # reloads until the worker is done
+    assert "Make a recipe from this" not in page
+
+    # Done (as the worker leaves it): its nearest stock mix becomes a recipe to edit.
+    ColourAnalysis.objects.filter(pk=analysis.pk).update(
+        status="succeeded",
+        result={
+            "shares": {"RED": 58.6, "BLACK": 41.4},
+            "nearest_stock_mix": {"components": [["RED", 59], ["BLACK", 41]]},
+        },
+    )
+    page = admin_client.get(sent["Location"]).content.decode()
+    assert "Make a recipe from this" in page and 'http-equiv="refresh"' not in page
+    made = admin_client.post(f"/admin/renders/colouranalysis/{analysis.pk}/make-recipe/")
+    recipe = ColorRecipe.objects.get(name__startswith="From photo")
+    assert made["Location"].endswith(f"/admin/catalog/colorrecipe/{recipe.pk}/change/")
+    assert recipe.canonical == "BLACK:41,RED:59"
+    again = admin_client.post(f"/admin/renders/colouranalysis/{analysis.pk}/make-recipe/")
+    assert again.status_code == 302
+    assert ColorRecipe.objects.filter(name__startswith="From photo").count() == 2  # "(2)"
+    assert (
+        admin_client.get(f"/admin/renders/colouranalysis/{analysis.pk}/make-recipe/").status_code
+        == 403
+    )
