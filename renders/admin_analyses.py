@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -110,6 +111,15 @@ class ColourAnalysisAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """Staff upload a photo (and a recipe to check), as the API takes them."""
         if not isinstance(request.user, User) or not self.has_view_permission(request):
             raise PermissionDenied
+        # Bounded before Django spools the upload to disk, as the API's guard bounds it.
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) > settings.API_MAX_UPLOAD_BYTES:
+            messages.error(
+                request,
+                gettext("The photo is too large: at most %(limit)d bytes are accepted.")
+                % {"limit": settings.API_MAX_UPLOAD_BYTES},
+            )
+            return redirect("admin:renders_colouranalysis_analyse")
         form = PhotoForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:

@@ -144,7 +144,8 @@ def test_the_sweep_sends_again_a_lost_analysis_and_gives_up_at_the_cap(
     with django_capture_on_commit_callbacks(execute=True):
         assert colour_analyses_reconcile().resent == [str(analysis.pk)]
     analysis.refresh_from_db()
-    assert analysis.status == "queued" and analysis.dispatched_at > long_ago
+    assert analysis.status == "queued"
+    assert analysis.dispatched_at is not None and analysis.dispatched_at > long_ago
     ColourAnalysis.objects.filter(pk=analysis.pk).update(
         status="running", started_at=long_ago, attempts=settings.RENDER_MAX_ATTEMPTS
     )
@@ -219,3 +220,13 @@ def test_staff_analyse_a_photo_in_the_admin_and_make_a_recipe_of_it(
         admin_client.get(f"/admin/renders/colouranalysis/{analysis.pk}/make-recipe/").status_code
         == 403
     )
+
+
+def test_an_oversized_upload_in_the_admin_is_refused_before_it_is_read(admin_client):
+    answer = admin_client.post(
+        "/admin/renders/colouranalysis/analyse/",
+        data=b"x",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(13 * 2**20),
+    )
+    assert answer.status_code == 302 and not ColourAnalysis.objects.exists()
