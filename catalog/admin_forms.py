@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.formsets import DELETION_FIELD_NAME
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import ColorRecipe, RecipeComponent
 from catalog.recipes import Recipe, RecipeError
@@ -37,12 +38,12 @@ class ColorRecipeForm(forms.ModelForm):
 
 class RecipeComponentForm(forms.ModelForm):
     color_name = forms.CharField(
-        label="Colour",
-        help_text="Code or name, e.g. RED or Красный",
+        label=_("Colour"),
+        help_text=_("Code or name, e.g. RED or Красный"),
         widget=forms.TextInput(attrs={"list": COLOR_DATALIST_ID, "size": 14}),
     )
     percent_text = forms.CharField(
-        label="Percent", widget=forms.TextInput(attrs={"size": 5, "inputmode": "numeric"})
+        label=_("Percent"), widget=forms.TextInput(attrs={"size": 5, "inputmode": "numeric"})
     )
 
     class Meta:

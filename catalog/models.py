@@ -33,7 +33,7 @@ class Color(models.Model):
     lab_b = models.FloatField("b*")
     lightness_spread = models.FloatField(
         _("lightness spread"),
-        help_text="Inter-quartile range of L* on a photo of a single-colour tile.",
+        help_text=_("Inter-quartile range of L* on a photo of a single-colour tile."),
     )
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -190,7 +190,7 @@ class CatalogImage(models.Model):
         _("fidelity"),
         null=True,
         blank=True,
-        help_text="The render's measured colour accuracy, as the job has it.",
+        help_text=_("The render's measured colour accuracy, as the job has it."),
     )
     is_current = models.BooleanField(_("current"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import ColorRecipe, TileProduct
 from gpu_worker.param_kinds import ChoiceParam, Param, ParamProblem, RealParam, WholeParam
@@ -69,7 +70,9 @@ class BulkParamsForm(forms.Form):
 
 class BulkRenderForm(BulkParamsForm):
     recipes = forms.ModelMultipleChoiceField(
-        queryset=ColorRecipe.objects.all(), widget=forms.CheckboxSelectMultiple
+        label=_("Recipes"),
+        queryset=ColorRecipe.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
     )
 
 
@@ -91,9 +94,12 @@ class RecipeRenderForm(BulkParamsForm):
     """Render chosen recipes for chosen products, in chosen views."""
 
     products = forms.ModelMultipleChoiceField(
-        queryset=TileProduct.objects.order_by("sku"), widget=forms.CheckboxSelectMultiple
+        label=_("Products"),
+        queryset=TileProduct.objects.order_by("sku"),
+        widget=forms.CheckboxSelectMultiple,
     )
     views = forms.MultipleChoiceField(
+        label=_("Views"),
         choices=[(view_option_key(v, a), f"{v} {a}°") for v, a in VIEW_OPTIONS],
         initial=[view_option_key(v, a) for v, a in STANDARD_VIEWS],
         widget=forms.CheckboxSelectMultiple,

@@ -48,26 +48,30 @@ class RenderJob(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="The named recipe asked for, if any; the snapshot is what was rendered.",
+        help_text=_("The named recipe asked for, if any; the snapshot is what was rendered."),
         verbose_name=_("recipe"),
     )
     # The request, normalised, is kept once: `params` holds the product's geometry and the
     # recipe as they were asked for, and every render parameter (gpu_worker.params).
     params = models.JSONField(
         _("parameters"),
-        help_text="The normalised request as hashed into render_key: product geometry, "
-        "recipe and render parameters.",
+        help_text=_(
+            "The normalised request as hashed into render_key: product geometry, "
+            "recipe and render parameters."
+        ),
     )
     palette_snapshot = models.JSONField(
         _("palette snapshot"),
         default=dict,
-        help_text="The measured colours of the recipe's granules when it was asked for: "
-        "what the render uses, whatever the palette says later.",
+        help_text=_(
+            "The measured colours of the recipe's granules when it was asked for: "
+            "what the render uses, whatever the palette says later."
+        ),
     )
     seed_derived = models.BooleanField(
         _("seed derived"),
         default=False,
-        help_text="The caller gave no seed: it was derived from the product and the recipe.",
+        help_text=_("The caller gave no seed: it was derived from the product and the recipe."),
     )
     engine_version = models.CharField(_("engine version"), max_length=32)
     model_revision = models.CharField(_("model revision"), max_length=128, blank=True)
@@ -163,65 +167,73 @@ class RenderTelemetry(models.Model):
 
     job = models.OneToOneField(RenderJob, on_delete=models.CASCADE, related_name="telemetry")
     queue_wait_s = models.FloatField(
-        null=True, help_text="From the request to a worker taking the job (not in total_s)."
+        null=True, help_text=_("From the request to a worker taking the job (not in total_s).")
     )
     time_to_first_progress_s = models.FloatField(
-        null=True, help_text="From the request to the first progress a storefront could show."
+        null=True, help_text=_("From the request to the first progress a storefront could show.")
     )
     # The parts of total_s; they add up to it (other_s takes the rest).
     load_s = models.FloatField(
-        null=True, help_text="Loading the engine or model (near 0 when cache_hit)."
+        null=True, help_text=_("Loading the engine or model (near 0 when cache_hit).")
     )
     inference_s = models.FloatField(
-        null=True, help_text="Drawing the picture: the engine's render or the model's denoising."
+        null=True, help_text=_("Drawing the picture: the engine's render or the model's denoising.")
     )
     postprocess_s = models.FloatField(
         null=True,
-        help_text="The engine's post-processing (colour correction, shading) and encoding "
-        "the PNG and the thumbnail.",
+        help_text=_(
+            "The engine's post-processing (colour correction, shading) and encoding "
+            "the PNG and the thumbnail."
+        ),
     )
-    store_s = models.FloatField(null=True, help_text="Writing both files to media storage.")
+    store_s = models.FloatField(null=True, help_text=_("Writing both files to media storage."))
     other_s = models.FloatField(
         null=True,
-        help_text="The rest of total_s: claiming the job, measuring its colours, progress "
-        "and heartbeat writes, publishing the catalog image.",
+        help_text=_(
+            "The rest of total_s: claiming the job, measuring its colours, progress "
+            "and heartbeat writes, publishing the catalog image."
+        ),
     )
     total_s = models.FloatField(
-        null=True, help_text="From a worker taking the job to its result recorded."
+        null=True, help_text=_("From a worker taking the job to its result recorded.")
     )
     engine_render_s = models.FloatField(
         null=True,
-        help_text="The engine's whole render call (inference, post-processing and colour "
-        "measurement inside it); for comparing engines, not a part of total_s.",
+        help_text=_(
+            "The engine's whole render call (inference, post-processing and colour "
+            "measurement inside it); for comparing engines, not a part of total_s."
+        ),
     )
     cache_hit = models.BooleanField(
-        null=True, help_text="The engine or model was already loaded in this worker."
+        null=True, help_text=_("The engine or model was already loaded in this worker.")
     )
     oom_retries = models.PositiveSmallIntegerField(
-        default=0, help_text="Out-of-memory errors retried with lighter settings."
+        default=0, help_text=_("Out-of-memory errors retried with lighter settings.")
     )
     batch_size = models.PositiveSmallIntegerField(
         default=1,
-        help_text="Pictures made in the same engine call; times and samples are the batch's.",
+        help_text=_("Pictures made in the same engine call; times and samples are the batch's."),
     )
     peak_device_memory_mb = models.FloatField(
-        null=True, help_text="GPU memory in use at its highest during the job (null on CPU)."
+        null=True, help_text=_("GPU memory in use at its highest during the job (null on CPU).")
     )
-    total_device_memory_mb = models.FloatField(null=True, help_text="The GPU's memory.")
+    total_device_memory_mb = models.FloatField(null=True, help_text=_("The GPU's memory."))
     memory_budget_mb = models.FloatField(
-        null=True, help_text="The share of it this worker may fill with cached models."
+        null=True, help_text=_("The share of it this worker may fill with cached models.")
     )
-    gpu_util_mean = models.FloatField(null=True, help_text="GPU utilisation, percent, mean.")
-    gpu_util_max = models.FloatField(null=True, help_text="GPU utilisation, percent, highest.")
+    gpu_util_mean = models.FloatField(null=True, help_text=_("GPU utilisation, percent, mean."))
+    gpu_util_max = models.FloatField(null=True, help_text=_("GPU utilisation, percent, highest."))
     cpu_percent_mean = models.FloatField(
-        null=True, help_text="The worker process's CPU, percent of one core, mean."
+        null=True, help_text=_("The worker process's CPU, percent of one core, mean.")
     )
-    rss_peak_mb = models.FloatField(null=True, help_text="The worker's resident memory, highest.")
-    device_name = models.CharField(max_length=200, blank=True, help_text="Where it ran.")
+    rss_peak_mb = models.FloatField(
+        null=True, help_text=_("The worker's resident memory, highest.")
+    )
+    device_name = models.CharField(max_length=200, blank=True, help_text=_("Where it ran."))
     versions = models.JSONField(
-        default=dict, help_text="Library and engine versions (empty for storefront keys)."
+        default=dict, help_text=_("Library and engine versions (empty for storefront keys).")
     )
-    timeline = models.JSONField(default=list, help_text="Samples at most 2 s apart.")
+    timeline = models.JSONField(default=list, help_text=_("Samples at most 2 s apart."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -247,7 +259,7 @@ class RenderRequest(models.Model):
         _("withdrawn"),
         null=True,
         blank=True,
-        help_text="The client canceled its request (the job may go on).",
+        help_text=_("The client canceled its request (the job may go on)."),
     )
 
     class Meta:
@@ -269,7 +281,7 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=200)
     request_hash = models.CharField(max_length=64)
     job = models.ForeignKey(RenderJob, on_delete=models.CASCADE, related_name="+")
-    created = models.BooleanField(help_text="Whether the first request made the job.")
+    created = models.BooleanField(help_text=_("Whether the first request made the job."))
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -353,13 +365,15 @@ class ModelProfile(models.Model):
 
     name = models.SlugField(max_length=64, unique=True)
     base_model = models.CharField(
-        max_length=500, help_text="The weights' folder on the GPU workers (diffusers layout)."
+        max_length=500, help_text=_("The weights' folder on the GPU workers (diffusers layout).")
     )
     revision = models.CharField(
         max_length=100,
         blank=True,
-        help_text="The weights' revision (a commit hash, or the sha256 a worker reported); "
-        "changing it makes every render of this profile stale.",
+        help_text=_(
+            "The weights' revision (a commit hash, or the sha256 a worker reported); "
+            "changing it makes every render of this profile stale."
+        ),
     )
     textual_inversions = models.JSONField(
         default=list, blank=True, help_text='[{"path": FILE, "token": "<word>"}, ...]'
@@ -378,13 +392,13 @@ class ModelProfile(models.Model):
         max_length=16,
         choices=[(d, d) for d in DTYPES],
         default="auto",
-        help_text="The weights' number type on the GPU; auto is float16.",
+        help_text=_("The weights' number type on the GPU; auto is float16."),
     )
     scheduler = models.CharField(
         max_length=20,
         choices=[(s, s) for s in SCHEDULERS],
         default="default",
-        help_text="The noise scheduler; default is the one the model was saved with.",
+        help_text=_("The noise scheduler; default is the one the model was saved with."),
     )
     preset_steps = models.JSONField(
         default=dict,
@@ -395,8 +409,10 @@ class ModelProfile(models.Model):
     prompt = models.CharField(
         max_length=300,
         blank=True,
-        help_text="The model's prompt template: {colours} (required), {tokens} (its textual "
-        "inversions' words), {granules}, {view}. Empty: the SDXL base template.",
+        help_text=_(
+            "The model's prompt template: {colours} (required), {tokens} (its textual "
+            "inversions' words), {granules}, {view}. Empty: the SDXL base template."
+        ),
     )
     is_active = models.BooleanField(default=True)
     notes = models.TextField(blank=True)
@@ -421,13 +437,13 @@ class Experiment(models.Model):
     view = models.CharField(max_length=16, default="perspective")
     size = models.PositiveIntegerField(default=1024)
     quality = models.CharField(max_length=16, default="standard")
-    seed = models.PositiveIntegerField(default=0, help_text="One seed for every cell.")
+    seed = models.PositiveIntegerField(default=0, help_text=_("One seed for every cell."))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     adopted_at = models.DateTimeField(
-        null=True, blank=True, help_text="When its winners became the profile's table."
+        null=True, blank=True, help_text=_("When its winners became the profile's table.")
     )
 
     class Meta:
@@ -445,7 +461,7 @@ class ExperimentCell(models.Model):
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="cells")
     angle = models.PositiveSmallIntegerField()
     control = models.CharField(max_length=16, help_text='A ControlNet type, or "off".')
-    scale = models.FloatField(default=0.0, help_text="Conditioning scale (0 when off).")
+    scale = models.FloatField(default=0.0, help_text=_("Conditioning scale (0 when off)."))
     job = models.ForeignKey(
         RenderJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -482,14 +498,14 @@ class Webhook(models.Model):
     base_url = models.URLField(
         _("API base URL"),
         max_length=300,
-        help_text="Where the client reached the API: the payloads' URLs use it.",
+        help_text=_("Where the client reached the API: the payloads' URLs use it."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     removed_at = models.DateTimeField(
         _("removed"),
         null=True,
         blank=True,
-        help_text="Removed by its client: nothing more is sent to it.",
+        help_text=_("Removed by its client: nothing more is sent to it."),
     )
 
     class Meta:
@@ -542,8 +558,10 @@ class WebhookDelivery(models.Model):
     log = models.JSONField(
         _("attempts"),
         default=list,
-        help_text="Each attempt: when, the URL tried, the answer's status or the error, "
-        "and how long it took.",
+        help_text=_(
+            "Each attempt: when, the URL tried, the answer's status or the error, "
+            "and how long it took."
+        ),
     )
 
     class Meta:
@@ -584,10 +602,10 @@ class ColourAnalysis(models.Model):
     width = models.PositiveIntegerField(_("width"))
     height = models.PositiveIntegerField(_("height"))
     recipe_canonical = models.CharField(
-        _("recipe"), max_length=200, blank=True, help_text="The recipe to check against, if any."
+        _("recipe"), max_length=200, blank=True, help_text=_("The recipe to check against, if any.")
     )
     tolerance_pp = models.FloatField(
-        _("tolerance, pp"), default=3.0, help_text="Largest share error that still passes."
+        _("tolerance, pp"), default=3.0, help_text=_("Largest share error that still passes.")
     )
     source = models.CharField(_("source"), max_length=16, choices=RenderJob.Source.choices)
     client_id = models.CharField(_("client id"), max_length=64, db_index=True)
@@ -604,15 +622,19 @@ class ColourAnalysis(models.Model):
         _("result"),
         null=True,
         blank=True,
-        help_text="Colours with shares, confidence and runner-up; the nearest mix and "
-        "recipes; told a recipe, its check.",
+        help_text=_(
+            "Colours with shares, confidence and runner-up; the nearest mix and "
+            "recipes; told a recipe, its check."
+        ),
     )
     telemetry = models.JSONField(
         _("telemetry"),
         default=dict,
         blank=True,
-        help_text="Seconds per step (queue_wait_s, decode_s, identify_s, check_s, total_s) "
-        "and the worker's peak resident memory.",
+        help_text=_(
+            "Seconds per step (queue_wait_s, decode_s, identify_s, check_s, total_s) "
+            "and the worker's peak resident memory."
+        ),
     )
 
     class Meta:

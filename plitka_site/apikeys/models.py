@@ -17,8 +17,8 @@ class ApiKey(models.Model):
     """
 
     class Scope(models.TextChoices):
-        READ = "read", "Read catalog and renders"
-        RENDER = "render", "Read and submit renders"
+        READ = "read", _("Read catalog and renders")
+        RENDER = "render", _("Read and submit renders")
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     prefix = models.CharField(_("prefix"), max_length=12, unique=True, editable=False)
@@ -29,10 +29,13 @@ class ApiKey(models.Model):
         max_length=16,
         blank=True,
         validators=[RegexValidator(RATE_PATTERN, "Write N/min, N/hour, N/day or N/s.")],
-        help_text="Requests allowed, e.g. 600/min. Empty: the site default.",
+        help_text=_("Requests allowed, e.g. 600/min. Empty: the site default."),
     )
     render_quota_per_day = models.PositiveIntegerField(
-        _("renders a day"), null=True, blank=True, help_text="New renders a day. Empty: unlimited."
+        _("renders a day"),
+        null=True,
+        blank=True,
+        help_text=_("New renders a day. Empty: unlimited."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
