@@ -24,6 +24,7 @@ from plitka_site.api.media import media_url
 from plitka_site.api.parsers import StrictJSONParser, StrictMultiPartParser
 from plitka_site.api.permissions import caller_is_staff
 from plitka_site.api.schema import ErrorEnvelopeSerializer
+from renders.api.serializers import api_datetime
 from renders.api.views import RenderRequestRefused, requester_of
 from renders.errors import QuotaExceeded
 from renders.image_uploads import MAX_BYTES, CheckedImage, ImageRefused, image_upload_check
@@ -88,10 +89,6 @@ class AnalysisSerializer(serializers.ModelSerializer):
         ]
 
 
-def _when(moment: Any) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
-
-
 def analysis_body(analysis: ColourAnalysis, request: Request) -> dict[str, Any]:
     return {
         "id": str(analysis.pk),
@@ -102,9 +99,9 @@ def analysis_body(analysis: ColourAnalysis, request: Request) -> dict[str, Any]:
         "recipe": analysis.recipe_canonical,
         "tolerance_pp": analysis.tolerance_pp,
         "attempts": analysis.attempts,
-        "created_at": _when(analysis.created_at),
-        "started_at": _when(analysis.started_at),
-        "finished_at": _when(analysis.finished_at),
+        "created_at": api_datetime(analysis.created_at),
+        "started_at": api_datetime(analysis.started_at),
+        "finished_at": api_datetime(analysis.finished_at),
         "result": analysis.result,
         "telemetry": analysis.telemetry,
         "error": (

@@ -73,7 +73,7 @@ class TelemetrySerializer(serializers.ModelSerializer):
         exclude = ["id", "job"]
 
 
-def _when(moment: datetime | None) -> str | None:
+def api_datetime(moment: datetime | None) -> str | None:
     """As DRF writes a datetime: ISO 8601, UTC as Z."""
     if moment is None:
         return None
@@ -90,7 +90,7 @@ def _telemetry(telemetry: RenderTelemetry | None, *, timeline: bool) -> dict[str
     if telemetry is None:
         return None
     found = {name: getattr(telemetry, name) for name in TELEMETRY_FIELDS}
-    found["created_at"] = _when(telemetry.created_at)
+    found["created_at"] = api_datetime(telemetry.created_at)
     if not timeline:
         del found["timeline"]
     return found
@@ -192,9 +192,9 @@ class RenderJobSerializer(serializers.ModelSerializer):
             "attempts": job.attempts,
             "worker": job.worker if staff else "",
             "device": job.device,
-            "created_at": _when(job.created_at),
-            "started_at": _when(job.started_at),
-            "finished_at": _when(job.finished_at),
+            "created_at": api_datetime(job.created_at),
+            "started_at": api_datetime(job.started_at),
+            "finished_at": api_datetime(job.finished_at),
             "result": self.get_result(job),
             "fidelity": job.fidelity,
             "telemetry": telemetry,
@@ -206,7 +206,7 @@ class RenderJobSerializer(serializers.ModelSerializer):
             # what this client asked for is over.
             body |= {
                 "status": RenderJob.Status.CANCELED.value,
-                "finished_at": _when(withdrawn_at),
+                "finished_at": api_datetime(withdrawn_at),
                 "result": None,
                 "fidelity": None,
                 "telemetry": None,
