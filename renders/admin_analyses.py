@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -17,9 +18,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from catalog.admin import ReadOnlyAdminMixin
-from catalog.recipes import RecipeError
-from catalog.selectors import recipe_validate
+from catalog.admin import ReadOnlyAdminMixin, swatch
+from catalog.palette import hex_to_rgb
+from catalog.recipes import Recipe, RecipeError
+from catalog.selectors import color_list, recipe_validate
 from renders.errors import RenderRequestError
 from renders.image_uploads import MAX_BYTES, ImageRefused, image_upload_check
 from renders.models import ColourAnalysis
@@ -69,7 +71,7 @@ class ColourAnalysisAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["id", "image_sha256", "client_label", "recipe_canonical"]
     date_hierarchy = "created_at"
     fields = readonly_fields = (
-        "photo_large",
+        "pictures",
         "status",
         "colours_table",
         "recipe_check",
@@ -93,6 +95,11 @@ class ColourAnalysisAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
 
     change_list_template = "admin/renders/colouranalysis/change_list.html"
+
+    class Media:
+        js = ["plitka/analysis_pictures.js"]
+        css = {"all": ["plitka/analysis_pictures.css"]}
+
     change_form_template = "admin/renders/colouranalysis/change_form.html"
 
     def get_urls(self) -> list[Any]:
@@ -181,9 +188,34 @@ class ColourAnalysisAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             analysis.image.url,
         )
 
-    @admin.display(description=_("Photo"))
-    def photo_large(self, analysis: ColourAnalysis) -> str:
-        return format_html('<img src="{}" style="max-width:480px">', analysis.image.url)
+    @admin.display(description=_("Pictures"))
+    def pictures(self, analysis: ColourAnalysis) -> str:
+        """The photo, where the tile was found, and what each granule was counted as."""
+        stored = (analysis.result or {}).get("pictures") or {}
+        panels = [(_("Photo"), analysis.image.url, "")]
+        if stored.get("tile_mask"):
+            panels.append((_("Tile mask"), default_storage.url(stored["tile_mask"]), ""))
+        if stored.get("colour_map"):
+            panels.append(
+                (_("Counted as"), default_storage.url(stored["colour_map"]), "data-colour-map")
+            )
+        figures = format_html_join(
+            "",
+            '<figure class="analysis-picture"><img src="{}" alt="{}" {}>'
+            "<figcaption>{}</figcaption></figure>",
+            ((url, caption, mark, caption) for caption, url, mark in panels),
+        )
+        note = ""
+        if len(panels) > 1:
+            note = format_html(
+                '<p class="help">{}</p>',
+                _(
+                    "Outlined in cyan: the tile as found. Hatched: tile left out of the count "
+                    "(side walls, a rim too blurred to read). Point at a colour in the table "
+                    "to see only its granules."
+                ),
+            )
+        return format_html('<div class="analysis-pictures">{}</div>{}', figures, note)
 
     @admin.display(description=_("Found"))
     def found(self, analysis: ColourAnalysis) -> str:
@@ -207,26 +239,70 @@ class ColourAnalysisAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("Colours found"))
     def colours_table(self, analysis: ColourAnalysis) -> str:
-        colours = (analysis.result or {}).get("colours") or []
-        if not colours:
+        """The colours found, each beside its share in the recipe checked, if one was."""
+        result = analysis.result or {}
+        colours = result.get("colours") or []
+        check = result.get("check") or {}
+        recipe = (
+            {c.code: c.percent for c in Recipe.from_canonical(analysis.recipe_canonical).components}
+            if analysis.recipe_canonical
+            else {}
+        )
+        if not colours and not recipe:
             return "-"
+        found = {c["code"]: c for c in colours}
+        codes = [c["code"] for c in colours] + [code for code in recipe if code not in found]
+        hexes = dict(color_list(include_inactive=True).values_list("code", "hex"))
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{} %</td><td>{}</td><td>{}</td></tr>",
+            '<tr data-rgb="{}" tabindex="0"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+            "<td>{}</td>{}</tr>",
             (
-                (c["code"], c["percent"], c["confidence"], c.get("runner_up") or "-")
-                for c in colours
+                (
+                    _rgb_list(hexes.get(code, "")),
+                    swatch(hexes.get(code, "#ffffff"), width="1.5em"),
+                    code,
+                    f"{found[code]['percent']} %" if code in found else "-",
+                    found[code]["confidence"] if code in found else "-",
+                    (found[code].get("runner_up") or "-") if code in found else "-",
+                    _recipe_cells(code, recipe, check),
+                )
+                for code in codes
             ),
         )
+        recipe_heads = (
+            format_html("<th>{}</th><th>{}</th>", _("In the recipe"), _("Told the recipe"))
+            if recipe
+            else ""
+        )
         return format_html(
-            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            '<table class="analysis-colours"><tr><th></th><th>{}</th><th>{}</th><th>{}</th>'
+            "<th>{}</th>{}</tr>{}</table>",
             _("Colour"),
             _("Share"),
             _("Confidence"),
             _("Could be"),
+            recipe_heads,
             rows,
         )
 
     @admin.display(description=_("Warnings"))
     def warnings(self, analysis: ColourAnalysis) -> str:
         return "; ".join((analysis.result or {}).get("warnings") or []) or "-"
+
+
+def _rgb_list(hex_code: str) -> str:
+    """'#D05042' as '208,80,66': the colour map's pixels of that colour, for its script."""
+    return ",".join(str(v) for v in hex_to_rgb(hex_code)) if hex_code else ""
+
+
+def _recipe_cells(code: str, recipe: dict[str, int], check: dict[str, Any]) -> str:
+    """A colour's share in the recipe, and as measured told the recipe (the accurate path)."""
+    if not recipe:
+        return ""
+    told = (check.get("shares") or {}).get(code)
+    return format_html(
+        "<td>{}</td><td>{}</td>",
+        f"{recipe[code]} %" if code in recipe else "-",
+        f"{told} %" if told is not None else "-",
+    )

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -45,9 +45,10 @@ from .measure import (
     LIT_QUANTILE,
     MIN_CORE_PX,
     PRESENT_MIN_PERCENT,
+    ColourMap,
     cores_assign,
     cores_off_the_rim,
-    fidelity_measure,
+    fidelity_measure_mapped,
 )
 from .segmentation import L_LUMA, LIN32, LOG_LUMA, Granules, granules_find, silhouette
 from .tile_mask import tile_region
@@ -107,6 +108,8 @@ class Identification:
     colours: tuple[IdentifiedColour, ...]
     tile_fraction: float  # of the picture
     granules: int  # lit granule faces measured: what the shares are counted over
+    # Which pixels were the tile and which colour each counted pixel went to.
+    colour_map: ColourMap | None = field(default=None, compare=False, repr=False)
 
     @property
     def shares(self) -> dict[str, float]:
@@ -137,6 +140,7 @@ class _Cores:
     g: Granules
     lit: NDArray[np.bool_]  # per core: a usable lit face
     owned: NDArray[np.float64]  # per core: tile pixels nearest to it (its area share)
+    tile: NDArray[np.bool_]  # the tile's silhouette
     tile_fraction: float
 
 
@@ -155,7 +159,7 @@ def _cores(image: NDArray[np.uint8], cand: NDArray[np.float64]) -> _Cores:
     # Every tile pixel counts for its nearest lit core (gaps and rims by position).
     owned = np.bincount(cores_assign(g, lit, interior).ravel(), minlength=g.n).astype(np.float64)
     owned[0] = 0.0
-    return _Cores(g=g, lit=lit, owned=owned, tile_fraction=round(float(tile.mean()), 3))
+    return _Cores(g=g, lit=lit, owned=owned, tile=tile, tile_fraction=round(float(tile.mean()), 3))
 
 
 def _features(lab: NDArray[np.float64], spread: float) -> NDArray[np.float64]:
@@ -349,19 +353,27 @@ def colours_identify(
     code_of_core, percent, gain = _candidates(image, cores, pal, spread)
     found = [i for i in np.argsort(-percent) if percent[i] >= PRESENT_MIN_PERCENT]
     if not found:
+        nothing = ColourMap(
+            tile=cores.tile, colour=np.full(cores.tile.shape, -1, np.int16), codes=()
+        )
         return Identification(
-            colours=(), tile_fraction=cores.tile_fraction, granules=int(cores.lit.sum())
+            colours=(),
+            tile_fraction=cores.tile_fraction,
+            granules=int(cores.lit.sum()),
+            colour_map=nothing,
         )
 
     # Shares told the found set: the clusters name the colours, the recipe path splits the
     # area between them (it classifies each granule among a few clearly different colours).
     shares: dict[str, float] = {}
+    colour_map = None
     for _ in range(MAX_ROUNDS):
         # Told the set only: the percents are what is being measured, so they say nothing
         # (fidelity_measure reads a recipe's percents only for its error and appearance,
         # which are not used here).
         recipe = [Component(code=codes[i], percent=0) for i in found]
-        shares = fidelity_measure(image=image, palette=palette, recipe=recipe).shares
+        fidelity, colour_map = fidelity_measure_mapped(image=image, palette=palette, recipe=recipe)
+        shares = fidelity.shares
         keep = [i for i in found if shares.get(codes[i], 0.0) >= PRESENT_MIN_PERCENT]
         if len(keep) == len(found) or not keep:
             break
@@ -387,5 +399,8 @@ def colours_identify(
         )
     colours.sort(key=lambda c: -c.percent)
     return Identification(
-        colours=tuple(colours), tile_fraction=cores.tile_fraction, granules=int(cores.lit.sum())
+        colours=tuple(colours),
+        tile_fraction=cores.tile_fraction,
+        granules=int(cores.lit.sum()),
+        colour_map=colour_map,
     )

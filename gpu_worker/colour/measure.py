@@ -21,6 +21,7 @@ physics of a picture. The stages, and the module that does each:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -101,6 +102,17 @@ def _shares(
     return (counts * 100.0 / total if total > 0 else counts), per_core
 
 
+@dataclass(frozen=True, slots=True)
+class ColourMap:
+    """Where a measurement looked, per pixel: what staff check a number against."""
+
+    tile: NDArray[np.bool_]  # the tile's silhouette
+    # Index into `codes` of the colour each pixel was counted as; -1 where nothing was
+    # counted (background, side walls, a rim no granule could be read near).
+    colour: NDArray[np.int16]
+    codes: tuple[str, ...]
+
+
 def fidelity_measure(
     *,
     image: NDArray[np.uint8],
@@ -109,6 +121,20 @@ def fidelity_measure(
     top_face: NDArray[np.bool_] | None = None,
     chips: NDArray[np.int32] | None = None,
 ) -> Fidelity:
+    """`fidelity_measure_mapped` without the map (see there)."""
+    return fidelity_measure_mapped(
+        image=image, palette=palette, recipe=recipe, top_face=top_face, chips=chips
+    )[0]
+
+
+def fidelity_measure_mapped(
+    *,
+    image: NDArray[np.uint8],
+    palette: Sequence[PaletteColor],
+    recipe: Sequence[Component] | None = None,
+    top_face: NDArray[np.bool_] | None = None,
+    chips: NDArray[np.int32] | None = None,
+) -> tuple[Fidelity, ColourMap]:
     """Measure colour shares and ΔE2000 on an RGB uint8 picture of one tile.
 
     `top_face` marks the tile's top face where the caller knows it (an engine knows the
@@ -121,6 +147,9 @@ def fidelity_measure(
     off the top face, which it then also gives). The granules' outlines are then known
     instead of cut along the picture's crevices; each granule's colour is still measured
     from its pixels, and the shares are the areas of the granules of each measured colour.
+
+    The map beside the figures says which pixels were the tile and which colour each
+    counted pixel went to: the shares are exactly its areas.
     """
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
@@ -234,13 +263,18 @@ def fidelity_measure(
         got = dict(zip(codes, share, strict=True))
         errs = [abs(got.get(c.code, 0.0) - c.percent) for c in recipe]
         max_err = round(float(max(errs)), 1)
-    return Fidelity(
+    fidelity = Fidelity(
         shares=shares,
         max_share_error_pp=max_err,
         delta_e00=de,
         tile_fraction=tile_fraction,
         appearance_delta_e00=appearance,
     )
+    counted_as = np.where(owner > 0, cls[owner], -1).astype(np.int16)
+    if tile.shape != counted_as.shape:  # found on the half-size picture (chips given)
+        h, w = counted_as.shape
+        tile = cv2.resize(tile.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+    return fidelity, ColourMap(tile=tile, colour=counted_as, codes=tuple(codes))
 
 
 def _appearance(

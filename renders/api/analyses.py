@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from catalog.recipes import RecipeError
 from catalog.selectors import recipe_validate
-from plitka_site.api.media import media_url
+from plitka_site.api.media import media_name_url, media_url
 from plitka_site.api.parsers import StrictJSONParser, StrictMultiPartParser
 from plitka_site.api.permissions import caller_is_staff
 from plitka_site.api.schema import ErrorEnvelopeSerializer
@@ -67,6 +67,14 @@ class AnalysisSerializer(serializers.ModelSerializer):
 
     image = serializers.CharField()
     recipe = serializers.CharField(source="recipe_canonical")
+    result = serializers.JSONField(
+        allow_null=True,
+        help_text="Once succeeded: `colours` (code, percent, confidence, runner_up), `shares`, "
+        "`tile_fraction`, `granules`, `warnings`, `nearest_stock_mix`, `nearest_recipes`; "
+        "`pictures` with the URLs of the `tile_mask` (WebP) and the `colour_map` (PNG, each "
+        "counted pixel in its stock colour); told a recipe, `check` (shares told the recipe, "
+        "`max_share_error_pp`, `passed`).",
+    )
     error = serializers.JSONField(allow_null=True)
 
     class Meta:
@@ -102,7 +110,7 @@ def analysis_body(analysis: ColourAnalysis, request: Request) -> dict[str, Any]:
         "created_at": api_datetime(analysis.created_at),
         "started_at": api_datetime(analysis.started_at),
         "finished_at": api_datetime(analysis.finished_at),
-        "result": analysis.result,
+        "result": _pictures_as_urls(analysis.result, request),
         "telemetry": analysis.telemetry,
         "error": (
             {"code": analysis.error_code, "message": analysis.error_message}
@@ -110,6 +118,14 @@ def analysis_body(analysis: ColourAnalysis, request: Request) -> dict[str, Any]:
             else None
         ),
     }
+
+
+def _pictures_as_urls(result: dict[str, Any] | None, request: Request) -> dict[str, Any] | None:
+    """The result with its pictures (stored by name) as URLs a client can fetch."""
+    if not result or not result.get("pictures"):
+        return result
+    pictures = {kind: media_name_url(request, name) for kind, name in result["pictures"].items()}
+    return {**result, "pictures": pictures}
 
 
 def _stored_picture(value: str) -> bytes:

@@ -4,6 +4,7 @@ told a recipe, check the photo against it. One report shape serves the API, the 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import resource
 import time
@@ -19,20 +20,26 @@ from catalog.palette import PaletteColor
 from catalog.recipes import Recipe
 from catalog.selectors import palette_current, recipe_list
 from renders.models import ColourAnalysis
-from renders.services.analyses import RUNNING_LOST_AFTER_S
+from renders.services.analyses import RUNNING_LOST_AFTER_S, STORE_RETRY_DELAYS
+from renders.storage import media_put_retrying
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
+
+    from gpu_worker.colour.measure import ColourMap
 
 logger = logging.getLogger(__name__)
 
 RECIPES_COMPARED = 2000  # the catalog's recipes looked at for the nearest ones
 
 
-def colour_report(*, image: NDArray[np.uint8], palette: list[PaletteColor]) -> dict[str, Any]:
+def colour_report(
+    *, image: NDArray[np.uint8], palette: list[PaletteColor]
+) -> tuple[dict[str, Any], ColourMap | None]:
     """Not told the recipe: the stock colours with confidence and runner-up, the nearest
-    whole-percent mix and catalog recipes, and warnings about the picture."""
+    whole-percent mix and catalog recipes, and warnings about the picture; and the map of
+    what each pixel was counted as, to draw."""
     # Imported here: the web process loads this module (through the task list) and must
     # stay free of numpy and OpenCV.
     from gpu_worker.colour.identify import colours_identify
@@ -59,7 +66,28 @@ def colour_report(*, image: NDArray[np.uint8], palette: list[PaletteColor]) -> d
             asdict(match)
             for match in recipes_nearest(measured=measured, candidates=candidates, palette=palette)
         ]
-    return report
+    return report, found.colour_map
+
+
+def analysis_pictures_store(
+    *, image: NDArray[np.uint8], colour_map: ColourMap, palette: list[PaletteColor]
+) -> dict[str, str]:
+    """Draw the tile mask and the colour map and store them by their content: {kind: name}."""
+    from gpu_worker.colour.overlay import colour_map_draw, tile_mask_draw
+
+    drawn = {
+        "tile_mask": (tile_mask_draw(image=image, colour_map=colour_map), "webp"),
+        "colour_map": (colour_map_draw(colour_map=colour_map, palette=palette), "png"),
+    }
+    names = {}
+    for kind, (content, ext) in drawn.items():
+        digest = hashlib.sha256(content).hexdigest()
+        names[kind] = media_put_retrying(
+            name=f"analyses/maps/{digest[:2]}/{digest}.{ext}",
+            content=content,
+            delays=STORE_RETRY_DELAYS,
+        )
+    return names
 
 
 def recipe_check(
@@ -78,6 +106,22 @@ def recipe_check(
         "passed": error is not None and error <= tolerance_pp,
         "appearance_delta_e00": fidelity.appearance_delta_e00,
     }
+
+
+def _pictures(
+    image: NDArray[np.uint8],
+    colour_map: ColourMap,
+    palette: list[PaletteColor],
+    warnings: list[str],
+) -> dict[str, str]:
+    """The pictures, or none and a warning: they illustrate the figures, which stand
+    without them, so a store that will not take them does not cost the analysis."""
+    try:
+        return analysis_pictures_store(image=image, colour_map=colour_map, palette=palette)
+    except Exception as exc:
+        logger.exception("storing an analysis's pictures failed")
+        warnings.append(f"the tile mask and colour map could not be stored ({type(exc).__name__})")
+        return {}
 
 
 def _claim(analysis_id: str, worker_name: str) -> ColourAnalysis | None:
@@ -149,8 +193,12 @@ def colour_analysis_execute(*, analysis_id: str, worker_name: str) -> str:
         times["decode_s"] = round(time.perf_counter() - started, 3)
         palette = palette_current()
         step = time.perf_counter()
-        result = colour_report(image=image, palette=palette)
+        result, colour_map = colour_report(image=image, palette=palette)
         times["identify_s"] = round(time.perf_counter() - step, 3)
+        if colour_map is not None:
+            step = time.perf_counter()
+            result["pictures"] = _pictures(image, colour_map, palette, result["warnings"])
+            times["pictures_s"] = round(time.perf_counter() - step, 3)
         if analysis.recipe_canonical:
             step = time.perf_counter()
             result["check"] = recipe_check(

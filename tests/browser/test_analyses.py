@@ -4,6 +4,7 @@ worker: upload, the page follows the analysis, then the colours, the check and a
 from __future__ import annotations
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -25,13 +26,36 @@ def test_upload_a_photo_see_its_colours_and_make_a_recipe(
     browser.find_element(By.NAME, "recipe").send_keys("RED:60,BLACK:40")
     browser.find_element(By.CSS_SELECTOR, "#analyse-form input[type=submit]").click()
 
-    # The page reloads itself until the worker is done.
-    table = WebDriverWait(browser, 120).until(
-        lambda b: (b.find_elements(By.CSS_SELECTOR, ".field-colours_table table") or [None])[0]
+    # The page reloads itself until the worker is done (the recipe's rows show from the
+    # start; the check once measured).
+    WebDriverWait(browser, 120).until(
+        lambda b: "pass" in b.find_element(By.CSS_SELECTOR, ".field-recipe_check").text
     )
+    table = browser.find_element(By.CSS_SELECTOR, ".field-colours_table table")
     assert "RED" in table.text and "BLACK" in table.text
-    assert "pass" in browser.find_element(By.CSS_SELECTOR, ".field-recipe_check").text
+    # The photo, its tile mask and its colour map, loaded; each colour row beside the recipe.
+    figures = browser.find_elements(
+        By.CSS_SELECTOR, ".analysis-picture img, .analysis-picture canvas"
+    )
+    assert len(figures) == 3
+    assert all(
+        browser.execute_script("return arguments[0].naturalWidth ?? arguments[0].width", f) > 0
+        for f in figures
+    )
+    assert "60 %" in table.text  # RED's share in the recipe
     save_screenshot(browser, "colour-analysis.png")
+    # Pointing at RED's row shows only RED in the colour map (the picture became a canvas).
+    red = browser.find_element(By.CSS_SELECTOR, ".analysis-colours tr[data-rgb='208,80,66']")
+    ActionChains(browser).move_to_element(red).perform()
+    colour_map = WebDriverWait(browser, 10).until(
+        lambda b: b.find_element(By.CSS_SELECTOR, "canvas[data-picked-pixels]")
+    )
+    picked = int(colour_map.get_attribute("data-picked-pixels"))
+    width, height = browser.execute_script(
+        "return [arguments[0].width, arguments[0].height]", colour_map
+    )
+    assert 0.3 < picked / (width * height) < 0.7, picked  # RED, 60 % of the tile's face
+    save_screenshot(browser, "colour-analysis-red-picked.png")
 
     browser.find_element(By.CSS_SELECTOR, "form[action$='/make-recipe/'] button").click()
     WebDriverWait(browser, 30).until(lambda b: "/admin/catalog/colorrecipe/" in b.current_url)

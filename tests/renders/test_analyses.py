@@ -3,10 +3,12 @@ worker measures it, and bad pictures are 400s that say why."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import timedelta
 
 import pytest
+from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image
 
@@ -60,9 +62,20 @@ def test_a_photo_is_measured_by_the_worker_and_checked_against_its_recipe(
     assert result["nearest_recipes"][0]["name"] == "Autumn"
     check = result["check"]
     assert check["passed"] is True and check["max_share_error_pp"] <= 3.0
-    assert {"decode_s", "identify_s", "check_s", "total_s", "queue_wait_s"} <= set(
+    assert {"decode_s", "identify_s", "pictures_s", "check_s", "total_s", "queue_wait_s"} <= set(
         body["telemetry"]
     )
+    # The tile mask and what each granule was counted as: stored by content, given as URLs.
+    stored = (ColourAnalysis.objects.get().result or {})["pictures"]
+    assert set(result["pictures"]) == {"tile_mask", "colour_map"}
+    for kind, name in stored.items():
+        assert result["pictures"][kind].startswith("http://") and result["pictures"][kind].endswith(
+            name
+        )
+        with default_storage.open(name, "rb") as picture:
+            data = picture.read()
+        assert name.split("/")[-1].split(".")[0] == hashlib.sha256(data).hexdigest()
+        assert Image.open(io.BytesIO(data)).size == (1024, 1024)
     analysis = ColourAnalysis.objects.get()
     assert analysis.worker and analysis.attempts == 1
     # The same picture from this shop's own media, by its URL: stored once, by its hash.
@@ -204,11 +217,26 @@ def test_staff_analyse_a_photo_in_the_admin_and_make_a_recipe_of_it(
         status="succeeded",
         result={
             "shares": {"RED": 58.6, "BLACK": 41.4},
+            "colours": [
+                {"code": "RED", "percent": 58.6, "confidence": 0.97, "runner_up": "TERCOT"},
+                {"code": "BLACK", "percent": 41.4, "confidence": 0.9, "runner_up": "DKGRAY"},
+            ],
             "nearest_stock_mix": {"components": [["RED", 59], ["BLACK", 41]]},
+            "check": {"shares": {"RED": 59.1, "BLACK": 40.9}, "passed": True},
+            "pictures": {
+                "tile_mask": "analyses/maps/ab/mask.webp",
+                "colour_map": "analyses/maps/cd/map.png",
+            },
         },
     )
     page = admin_client.get(sent["Location"]).content.decode()
     assert "Make a recipe from this" in page and 'http-equiv="refresh"' not in page
+    # The photo, the tile mask and the colour map side by side; each colour's row beside its
+    # share in the recipe, carrying the colour the map paints it in.
+    assert "/media/analyses/maps/ab/mask.webp" in page
+    assert 'src="/media/analyses/maps/cd/map.png" alt="Counted as" data-colour-map' in page
+    assert '<tr data-rgb="208,80,66" tabindex="0">' in page  # RED, #D05042
+    assert "<td>60 %</td><td>59.1 %</td>" in page and "plitka/analysis_pictures.js" in page
     made = admin_client.post(f"/admin/renders/colouranalysis/{analysis.pk}/make-recipe/")
     recipe = ColorRecipe.objects.get(name__startswith="From photo")
     assert made["Location"].endswith(f"/admin/catalog/colorrecipe/{recipe.pk}/change/")

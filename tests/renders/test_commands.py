@@ -126,6 +126,21 @@ def test_analyze_colors_without_a_recipe_names_the_colours_present(db, demo_cata
     assert found["max_share_error_pp"] is None
 
 
+@pytest.mark.parametrize("recipe", [[], ["--recipe", "YELLOW:50,DKBLUE:50"]])
+def test_analyze_colors_draws_what_it_counted(db, demo_catalog, tmp_path, recipe):
+    from PIL import Image
+
+    out = rendered(tmp_path, "YELLOW:50,DKBLUE:50", size=384)
+    json.loads(
+        run("analyze_colors", str(out), *recipe, "--json", "--pictures", str(tmp_path / "p"))
+    )
+    mask = Image.open(tmp_path / "p" / f"{out.stem}.mask.webp")
+    colours = Image.open(tmp_path / "p" / f"{out.stem}.colours.png").convert("RGB")
+    assert mask.size == colours.size == Image.open(out).size
+    painted = {rgb for _, rgb in colours.getcolors(maxcolors=64) or []}
+    assert {(226, 211, 91), (45, 58, 138)} <= painted  # YELLOW and DKBLUE as the palette has them
+
+
 def test_cli_errors_name_the_problem(db, demo_catalog, tmp_path):
     with pytest.raises(CommandError, match="sum to 99"):
         run(

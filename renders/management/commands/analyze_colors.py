@@ -12,7 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from catalog.palette import PaletteColor
 from catalog.recipes import RecipeError
 from catalog.selectors import palette_current, recipe_validate
-from gpu_worker.colour.measure import fidelity_measure
+from gpu_worker.colour.measure import ColourMap, fidelity_measure_mapped
+from gpu_worker.colour.overlay import colour_map_draw, tile_mask_draw
 from gpu_worker.imageio import image_decode
 from renders.management.reports import fidelity_table, identification_table
 from renders.worker.analysis import colour_report
@@ -28,6 +29,13 @@ class Command(BaseCommand):
         parser.add_argument("image", help="PNG, JPEG or WebP file")
         parser.add_argument("--recipe", default=None, help='expected mix, e.g. "RED:60,BLACK:40"')
         parser.add_argument("--json", action="store_true")
+        parser.add_argument(
+            "--pictures",
+            metavar="DIR",
+            default=None,
+            help="also write the tile mask (<name>.mask.webp) and what each granule was "
+            "counted as (<name>.colours.png) into DIR",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         recipe = None
@@ -45,22 +53,48 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"{path} is not a usable image: {exc}") from exc
         palette = palette_current()
+        pictures = Path(str(options["pictures"])) if options["pictures"] else None
         if recipe is None:
-            self._identify(image, palette, as_json=bool(options["json"]))
-            return
-        fidelity = fidelity_measure(image=image, palette=palette, recipe=recipe).to_dict()
-        if options["json"]:
+            colour_map = self._identify(image, palette, as_json=bool(options["json"]))
+        else:
+            measured, colour_map = fidelity_measure_mapped(
+                image=image, palette=palette, recipe=recipe
+            )
+            self._report(measured.to_dict(), recipe, as_json=bool(options["json"]))
+        if pictures is not None and colour_map is not None:
+            self._pictures_write(pictures / path.stem, image, colour_map, palette)
+
+    def _report(self, fidelity: dict[str, Any], recipe: Any, *, as_json: bool) -> None:
+        if as_json:
             self.stdout.write(json.dumps(fidelity, indent=2, ensure_ascii=False))
             return
         expected = {c.code: c.percent for c in recipe}
         self.stdout.write(fidelity_table(fidelity, expected))
 
-    def _identify(self, image: Any, palette: list[PaletteColor], *, as_json: bool) -> None:
+    def _identify(
+        self, image: Any, palette: list[PaletteColor], *, as_json: bool
+    ) -> ColourMap | None:
         """Not told the recipe: which stock colours, how sure, and the nearest recipes."""
-        report = {**colour_report(image=image, palette=palette), "max_share_error_pp": None}
+        found, colour_map = colour_report(image=image, palette=palette)
+        report = {**found, "max_share_error_pp": None}
         if as_json:
             for warning in report["warnings"]:  # the JSON carries them too; a person sees these
                 self.stderr.write(f"warning: {warning}")
             self.stdout.write(json.dumps(report, indent=2, ensure_ascii=False))
-            return
-        self.stdout.write(identification_table(report))
+        else:
+            self.stdout.write(identification_table(report))
+        return colour_map
+
+    def _pictures_write(
+        self, stem: Path, image: Any, colour_map: ColourMap, palette: list[PaletteColor]
+    ) -> None:
+        try:
+            stem.parent.mkdir(parents=True, exist_ok=True)
+            mask = stem.with_name(f"{stem.name}.mask.webp")
+            mask.write_bytes(tile_mask_draw(image=image, colour_map=colour_map))
+            colours = stem.with_name(f"{stem.name}.colours.png")
+            colours.write_bytes(colour_map_draw(colour_map=colour_map, palette=palette))
+        except OSError as exc:
+            raise CommandError(f"cannot write the pictures: {exc}") from exc
+        # stderr: --json keeps stdout one JSON document.
+        self.stderr.write(f"pictures: {mask} {colours}")
