@@ -258,3 +258,48 @@ def test_an_oversized_upload_in_the_admin_is_refused_before_it_is_read(admin_cli
         CONTENT_LENGTH=str(13 * 2**20),
     )
     assert answer.status_code == 302 and not ColourAnalysis.objects.exists()
+
+
+def test_pruning_deletes_old_analyses_with_their_photos_unless_still_named(db):
+    from renders.services import render_history_prune
+    from renders.storage import media_put
+
+    def analysis(photo: bytes, *, days: int, pictures: bool = True) -> ColourAnalysis:
+        digest = hashlib.sha256(photo).hexdigest()
+        name = media_put(name=f"analyses/{digest[:2]}/{digest}.png", content=photo)
+        maps = {
+            "tile_mask": media_put(name=f"analyses/maps/aa/{digest}.webp", content=b"m"),
+            "colour_map": media_put(name=f"analyses/maps/bb/{digest}.png", content=b"c"),
+        }
+        return ColourAnalysis.objects.create(
+            image=name,
+            image_sha256=digest,
+            image_format="PNG",
+            width=64,
+            height=64,
+            source="api",
+            client_id="k",
+            status="succeeded",
+            finished_at=timezone.now() - timedelta(days=days),
+            result={"shares": {}, "pictures": maps} if pictures else None,
+        )
+
+    old = analysis(b"old photo", days=90)
+    shared_old = analysis(b"sent twice", days=90)
+    shared_new = analysis(b"sent twice", days=1)
+    failed = analysis(b"unreadable", days=90, pictures=False)
+    recent = analysis(b"recent", days=1)
+    dry = render_history_prune(older_than_days=30, dry_run=True)
+    assert (dry.analyses, dry.analysis_files) == (3, 0)
+    assert ColourAnalysis.objects.count() == 5
+
+    report = render_history_prune(older_than_days=30)
+    assert report.analyses == 3 and report.analysis_files == 4  # old's 3, failed's photo
+    assert set(ColourAnalysis.objects.all()) == {shared_new, recent}
+    for gone in (old, failed):
+        assert not default_storage.exists(gone.image.name)
+    for name in (old.result or {})["pictures"].values():
+        assert not default_storage.exists(name)
+    # The photo sent again, and its pictures, stay for the analysis that still names them.
+    for kept in (shared_old.image.name, *(shared_new.result or {})["pictures"].values()):
+        assert default_storage.exists(kept)

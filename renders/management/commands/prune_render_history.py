@@ -8,8 +8,9 @@ from renders.services import render_history_prune
 
 class Command(BaseCommand):
     help = (
-        "Delete finished render jobs older than N days (never those behind a catalog image) "
-        "and expired idempotency keys."
+        "Delete finished render jobs older than N days (never those behind a catalog image), "
+        "colour analyses finished before then with their photos and pictures, and expired "
+        "idempotency keys."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -25,7 +26,9 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         verb = "Would delete" if options["dry_run"] else "Deleted"
+        files = "" if options["dry_run"] else f" ({report.analysis_files} file(s))"
         self.stdout.write(
-            f"{verb} {report.jobs} render job(s), {report.idempotency_records} "
-            f"expired idempotency key(s) and {report.quota_days} past quota counter(s)."
+            f"{verb} {report.jobs} render job(s), {report.analyses} colour analysis(es)"
+            f"{files}, {report.idempotency_records} expired idempotency key(s) and "
+            f"{report.quota_days} past quota counter(s)."
         )
