@@ -297,9 +297,9 @@ def test_pruning_deletes_old_analyses_with_their_photos_unless_still_named(db):
     assert report.analyses == 3 and report.analysis_files == 4  # old's 3, failed's photo
     assert set(ColourAnalysis.objects.all()) == {shared_new, recent}
     for gone in (old, failed):
-        assert not default_storage.exists(gone.image.name)
+        assert not default_storage.exists(str(gone.image.name))
     for name in (old.result or {})["pictures"].values():
         assert not default_storage.exists(name)
     # The photo sent again, and its pictures, stay for the analysis that still names them.
-    for kept in (shared_old.image.name, *(shared_new.result or {})["pictures"].values()):
+    for kept in (str(shared_old.image.name), *(shared_new.result or {})["pictures"].values()):
         assert default_storage.exists(kept)
