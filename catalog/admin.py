@@ -251,7 +251,7 @@ class ColorRecipeAdmin(ContributedActionsMixin, admin.ModelAdmin):
     change_form_template = "admin/catalog/colorrecipe/change_form.html"
 
     class Media:
-        js = ["plitka/recipe_editor.js"]
+        js = ["plitka/words.js", "plitka/recipe_editor.js"]
         css = {"all": ["plitka/recipe_editor.css"]}
 
     @admin.display(description=_("Same mix as"))

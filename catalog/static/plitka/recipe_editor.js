@@ -11,11 +11,8 @@
   const PREVIEW = { size: 256, angles: { perspective: 30, top: 0 } };
   const FINAL = ["succeeded", "failed", "canceled"];
   let palette = [];
-  // Words in the visitor's language (Django's JavaScript catalog, loaded by the page).
-  const _ = (text, values) => {
-    const translated = window.gettext ? window.gettext(text) : text;
-    return values ? translated.replace(/%\((\w+)\)s/g, (_match, name) => values[name]) : translated;
-  };
+  // Words in the visitor's language (plitka/words.js, over Django's JavaScript catalog).
+  const _ = window.plitkaWords;
   const byName = new Map(); // code, English or Russian name (lower case) -> colour
 
   const rows = () =>

@@ -19,12 +19,8 @@ const MAX_COLOURS = 8; // the recipe parser's limit
 const FINAL = ["succeeded", "failed", "canceled"];
 const SHARE_TARGET_PP = 3; // the accuracy a render is held to (README, "Renders")
 
-// Words in the visitor's language, from Django's JavaScript catalog (/jsi18n/; Russian for a
-// browser that asks for it); the English text itself without it.
-function _(text, values) {
-  const translated = window.gettext ? window.gettext(text) : text;
-  return values ? translated.replace(/%\((\w+)\)s/g, (_match, name) => values[name]) : translated;
-}
+// Words in the visitor's language (plitka/words.js, over Django's JavaScript catalog).
+const _ = window.plitkaWords;
 // Colour names in the page's language first, the other one beside it.
 const RUSSIAN = document.documentElement.lang.startsWith("ru");
 const nameOf = (colour) => (RUSSIAN ? colour.name_ru : colour.name_en);
