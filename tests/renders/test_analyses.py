@@ -303,3 +303,30 @@ def test_pruning_deletes_old_analyses_with_their_photos_unless_still_named(db):
     # The photo sent again, and its pictures, stay for the analysis that still names them.
     for kept in (str(shared_old.image.name), *(shared_new.result or {})["pictures"].values()):
         assert default_storage.exists(kept)
+
+
+def test_a_store_that_refuses_the_pictures_costs_them_not_the_analysis(
+    db, demo_catalog, broker, tile_png, monkeypatch
+):
+    import errno
+
+    from renders.worker import analysis as worker
+
+    client = key_client("lab", "render")
+    answer = client.post("/api/v1/analyses/", {"image": tile_png}, format="multipart")
+    assert answer.status_code == 202, answer.content
+
+    def full(**_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(worker, "media_put_retrying", full)
+    assert worker.colour_analysis_execute(analysis_id=answer.json()["id"], worker_name="w") == (
+        "succeeded"
+    )
+    analysis = ColourAnalysis.objects.get()
+    result = analysis.result or {}
+    assert {c["code"] for c in result["colours"]} == {"RED", "BLACK"}
+    assert result["pictures"] == {}
+    assert result["warnings"] == ["the tile mask and colour map could not be stored (OSError)"]
+    page = client.get(f"/api/v1/analyses/{analysis.pk}/").json()
+    assert page["result"]["pictures"] == {}
