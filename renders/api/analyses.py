@@ -24,6 +24,7 @@ from plitka_site.api.media import media_name_url, media_url
 from plitka_site.api.parsers import StrictJSONParser, StrictMultiPartParser
 from plitka_site.api.permissions import caller_is_staff
 from plitka_site.api.schema import ErrorEnvelopeSerializer
+from renders.api.poll import wait_asked, wait_for_change, wait_parameter
 from renders.api.serializers import api_datetime
 from renders.api.views import RenderRequestRefused, requester_of
 from renders.errors import QuotaExceeded
@@ -165,8 +166,26 @@ class AnalysisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([analysis_body(a, request) for a in page or []])
 
+    @extend_schema(
+        parameters=[wait_parameter("the analysis's status changes (queued, running, done)")]
+    )
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(analysis_body(self.get_object(), request))
+        wait = wait_asked(request)
+        analysis = self.get_object()
+        headers = {}
+        if wait and not analysis.is_terminal:
+            status_now = analysis.status
+
+            def unchanged() -> bool:
+                now = ColourAnalysis.objects.filter(pk=analysis.pk).values_list("status", flat=True)
+                return now.first() == status_now
+
+            # Woken on the analysis's own channel, as a render's poll on its job's.
+            if wait_for_change(job_id=str(analysis.pk), seconds=wait, unchanged=unchanged):
+                analysis = self.get_object()
+            else:
+                headers["Retry-After"] = "1"  # no waiting slot free: answered now
+        return Response(analysis_body(analysis, request), headers=headers)
 
     @extend_schema(
         request={"multipart/form-data": AnalysisRequestSerializer},

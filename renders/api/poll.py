@@ -23,6 +23,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
 from plitka_site.redis_client import REDIS_FAILURES, redis_client
 from renders.models import RenderJob
@@ -95,6 +98,24 @@ def wait_seconds(raw: str | None) -> int:
     if seconds > LONG_POLL_MAX_S:
         raise ValueError(f"wait must be a whole number of seconds, 0..{LONG_POLL_MAX_S}")
     return seconds
+
+
+def wait_asked(request: Request) -> int:
+    """The request's `?wait=` in seconds (0 without one); a 400 names a bad one."""
+    try:
+        return wait_seconds(request.query_params.get("wait"))
+    except ValueError as exc:
+        raise ValidationError({"wait": [str(exc)]}) from exc
+
+
+def wait_parameter(what_changes: str) -> OpenApiParameter:
+    """`?wait=` in the schema, for a resource whose `what_changes` wakes it."""
+    return OpenApiParameter(
+        "wait",
+        {"type": "integer", "minimum": 0, "maximum": LONG_POLL_MAX_S},
+        description=f"Long poll: hold the answer up to this many seconds (0-{LONG_POLL_MAX_S}) "
+        f"until {what_changes}.",
+    )
 
 
 def wait_for_change(*, job_id: str, seconds: float, unchanged: Callable[[], bool]) -> bool:

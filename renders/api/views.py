@@ -20,7 +20,14 @@ from plitka_site.api.schema import ErrorEnvelopeSerializer
 from plitka_site.apikeys.models import ApiKey
 from renders.api.examples import POLL_EXAMPLES, SUBMIT_EXAMPLES
 from renders.api.filters import RenderJobFilter
-from renders.api.poll import etag_matches, finished_jobs, job_etag, wait_for_change, wait_seconds
+from renders.api.poll import (
+    etag_matches,
+    finished_jobs,
+    job_etag,
+    wait_asked,
+    wait_for_change,
+    wait_parameter,
+)
 from renders.api.serializers import (
     RenderJobSerializer,
     RenderSubmitSerializer,
@@ -107,12 +114,9 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(
         parameters=[
-            OpenApiParameter(
-                "wait",
-                {"type": "integer", "minimum": 0, "maximum": 30},
-                description="Long poll: hold the answer up to this many seconds (0-30) until "
+            wait_parameter(
                 "the job's status or progress differs from what the If-None-Match ETag (or, "
-                "without one, the job now) says.",
+                "without one, the job now) says"
             ),
             OpenApiParameter(
                 "expand",
@@ -126,10 +130,7 @@ class RenderJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     )
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One job, as a storefront polls it (see renders/api/poll.py)."""
-        try:
-            wait = wait_seconds(request.query_params.get("wait"))
-        except ValueError as exc:
-            raise ValidationError({"wait": [str(exc)]}) from exc
+        wait = wait_asked(request)
         asked = expanded_fields(request)
         if unknown := sorted(asked - {"", *EXPANDABLE}):
             raise ValidationError(

@@ -1,8 +1,9 @@
 """Telling waiting pollers that a job changed: one Redis message per change, best effort.
 
-A long poll (`GET /renders/{id}/?wait=...`) sleeps on its job's channel and re-reads the
-row when woken. The message says only "look again"; the row is the truth. A message lost
-(Redis away for a moment) costs the poller at most LONG_POLL_RECHECK_S of delay.
+A long poll (`GET /renders/{id}/?wait=...`, and `GET /analyses/{id}/?wait=...` on its
+analysis's id) sleeps on its job's channel and re-reads the row when woken. The message
+says only "look again"; the row is the truth. A message lost (Redis away for a moment)
+costs the poller at most LONG_POLL_RECHECK_S of delay.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from catalog.recipes import Recipe
 from catalog.selectors import palette_current, recipe_list
 from renders.models import ColourAnalysis
 from renders.services.analyses import RUNNING_LOST_AFTER_S, STORE_RETRY_DELAYS
+from renders.services.notify import render_job_notify
 from renders.storage import media_put_retrying
 
 if TYPE_CHECKING:
@@ -144,6 +145,8 @@ def _claim(analysis_id: str, worker_name: str) -> ColourAnalysis | None:
         analysis.worker = worker_name
         analysis.started_at = now
         analysis.save(update_fields=["status", "attempts", "worker", "started_at"])
+        # Long polls of an analysis wait on a channel named by its id, as a render's do.
+        render_job_notify(job_ids=[analysis.pk])
         return analysis
 
 
@@ -170,6 +173,7 @@ def _finish(
             "finished_at",
         ]
     )
+    render_job_notify(job_ids=[analysis.pk])
 
 
 def colour_analysis_execute(*, analysis_id: str, worker_name: str) -> str:

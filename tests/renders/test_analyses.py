@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 from datetime import timedelta
 
 import pytest
@@ -15,7 +16,6 @@ from PIL import Image
 from renders.models import ColourAnalysis
 from renders.services.analyses import colour_analyses_reconcile
 from tests.conftest import key_client
-from tests.renders.conftest import wait_for
 from tests.renders.test_commands import rendered
 
 
@@ -48,12 +48,15 @@ def test_a_photo_is_measured_by_the_worker_and_checked_against_its_recipe(
     assert first["status"] == "queued" and answer["Location"].endswith(f"/{first['id']}/")
     assert first["recipe"] == "BLACK:40,RED:60" and first["image"].startswith("http://")
 
-    def done():
-        """the analysis to finish"""
-        body = client.get(f"/api/v1/analyses/{first['id']}/").json()
-        return body if body["status"] in ("succeeded", "failed") else None
-
-    body = wait_for(done, timeout=120)
+    # Followed with the long poll: each answer comes when the worker moves the analysis on
+    # (woken through Redis), not when the 30 s run out.
+    body, seen = first, ["queued"]
+    while body["status"] not in ("succeeded", "failed") and len(seen) < 6:
+        asked = time.monotonic()
+        body = client.get(f"/api/v1/analyses/{first['id']}/?wait=30").json()
+        assert time.monotonic() - asked < 25, body["status"]
+        seen.append(body["status"])
+    assert seen[-1] == "succeeded" and set(seen) <= {"queued", "running", "succeeded"}, seen
     assert body["status"] == "succeeded", body["error"]
     result = body["result"]
     assert {c["code"] for c in result["colours"]} == {"RED", "BLACK"}
@@ -106,6 +109,10 @@ def test_bad_pictures_are_400s_that_name_the_problem(db, demo_catalog, broker):
     truncated.name = "cut.png"
     assert "cannot be read" in _error(send({"image": truncated}))
     assert "either image" in _error(send({}))
+    for wait in ("31", "x", "-1"):
+        assert "wait must be" in _error(
+            client.get(f"/api/v1/analyses/{'0' * 8}-0000-0000-0000-{'0' * 12}/?wait={wait}")
+        )
     assert "sum to 99" in _error(
         send({"image": png(Image.new("RGB", (300, 300), "red")), "recipe": "RED:99"})
     )
