@@ -95,3 +95,13 @@ def colour_map_draw(*, colour_map: ColourMap, palette: Sequence[PaletteColor]) -
     picture[uncounted & tile & ~_hatch(tile.shape)] = MAP_BACKGROUND_RGB
     # Outlined, as WHITE granules would otherwise melt into the background.
     return _encoded(_outlined(picture, tile), ".png")
+
+
+def pictures_draw(
+    *, image: NDArray[np.uint8], colour_map: ColourMap, palette: Sequence[PaletteColor]
+) -> dict[str, tuple[bytes, str]]:
+    """Both pictures of a measurement: {"tile_mask": (WebP, "webp"), "colour_map": (PNG, "png")}."""
+    return {
+        "tile_mask": (tile_mask_draw(image=image, colour_map=colour_map), "webp"),
+        "colour_map": (colour_map_draw(colour_map=colour_map, palette=palette), "png"),
+    }

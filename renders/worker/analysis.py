@@ -74,14 +74,12 @@ def analysis_pictures_store(
     *, image: NDArray[np.uint8], colour_map: ColourMap, palette: list[PaletteColor]
 ) -> dict[str, str]:
     """Draw the tile mask and the colour map and store them by their content: {kind: name}."""
-    from gpu_worker.colour.overlay import colour_map_draw, tile_mask_draw
+    from gpu_worker.colour.overlay import pictures_draw
 
-    drawn = {
-        "tile_mask": (tile_mask_draw(image=image, colour_map=colour_map), "webp"),
-        "colour_map": (colour_map_draw(colour_map=colour_map, palette=palette), "png"),
-    }
     names = {}
-    for kind, (content, ext) in drawn.items():
+    for kind, (content, ext) in pictures_draw(
+        image=image, colour_map=colour_map, palette=palette
+    ).items():
         digest = hashlib.sha256(content).hexdigest()
         names[kind] = media_put_retrying(
             name=f"analyses/maps/{digest[:2]}/{digest}.{ext}",

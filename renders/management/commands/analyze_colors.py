@@ -13,10 +13,13 @@ from catalog.palette import PaletteColor
 from catalog.recipes import RecipeError
 from catalog.selectors import palette_current, recipe_validate
 from gpu_worker.colour.measure import ColourMap, fidelity_measure_mapped
-from gpu_worker.colour.overlay import colour_map_draw, tile_mask_draw
+from gpu_worker.colour.overlay import pictures_draw
 from gpu_worker.imageio import image_decode
 from renders.management.reports import fidelity_table, identification_table
 from renders.worker.analysis import colour_report
+
+# The pictures' file names: <image name>.mask.webp and <image name>.colours.png.
+PICTURE_NAMES = {"tile_mask": "mask", "colour_map": "colours"}
 
 
 class Command(BaseCommand):
@@ -88,13 +91,16 @@ class Command(BaseCommand):
     def _pictures_write(
         self, stem: Path, image: Any, colour_map: ColourMap, palette: list[PaletteColor]
     ) -> None:
+        written = []
         try:
             stem.parent.mkdir(parents=True, exist_ok=True)
-            mask = stem.with_name(f"{stem.name}.mask.webp")
-            mask.write_bytes(tile_mask_draw(image=image, colour_map=colour_map))
-            colours = stem.with_name(f"{stem.name}.colours.png")
-            colours.write_bytes(colour_map_draw(colour_map=colour_map, palette=palette))
+            for kind, (content, ext) in pictures_draw(
+                image=image, colour_map=colour_map, palette=palette
+            ).items():
+                path = stem.with_name(f"{stem.name}.{PICTURE_NAMES[kind]}.{ext}")
+                path.write_bytes(content)
+                written.append(str(path))
         except OSError as exc:
             raise CommandError(f"cannot write the pictures: {exc}") from exc
         # stderr: --json keeps stdout one JSON document.
-        self.stderr.write(f"pictures: {mask} {colours}")
+        self.stderr.write(f"pictures: {' '.join(written)}")
