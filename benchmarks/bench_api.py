@@ -13,7 +13,9 @@ drives both with wrk on loopback:
 - poll, 304: the same with If-None-Match (a storefront that keeps the ETag);
 - submit, dedup: POST /api/v1/renders/ of a request already rendered (200, the same job);
 - submit, new: POST of a new request each time (201; the jobs only wait in Redis);
-- long poll: ?wait=30 on a running job whose progress a helper changes every 0.5 s.
+- long poll: ?wait=30 on a running job whose progress a helper changes every 0.5 s;
+- with --compare-worker CLASS, the two polls again on a second copy of this project served by
+  that gunicorn worker class instead of plitka_site/web_worker.py (before and after, in one run).
 Every case is given as requests per second and p99 latency, and as a ratio of throughput to
 the reference's at the same number of clients. Prints the machine.
 """
@@ -199,6 +201,13 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-long-poll", action="store_true")
     parser.add_argument("--only", default="", help="only the cases whose name starts so")
+    parser.add_argument(
+        "--compare-worker",
+        default="",
+        metavar="CLASS",
+        help="also serve this project with this gunicorn worker class (e.g. gthread, or sync "
+        "with GUNICORN_THREADS=1) and measure its polls in the same run",
+    )
     args = parser.parse_args()
     if not REFERENCE.is_file():
         raise SystemExit(f"no reference view at {REFERENCE}")
@@ -217,10 +226,11 @@ def main() -> None:
     ref_env = {**os.environ, "PYTHONPATH": str(REFERENCE.parent)}
     subprocess.run([python, str(REFERENCE)], cwd=REFERENCE.parent, env=ref_env, check=True)
 
-    ours_port, ref_port = _free_port(), _free_port()
+    ours_port, ref_port, other_port = _free_port(), _free_port(), _free_port()
+    gunicorn = [str(BIN / "gunicorn"), "-c", "plitka_site/gunicorn.conf.py"]
     servers = [
         subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "plitka_site/gunicorn.conf.py", "plitka_site.wsgi"],
+            [*gunicorn, "plitka_site.wsgi"],
             cwd=ROOT,
             env={"WEB_CONCURRENCY": "2", **env, "GUNICORN_BIND": f"127.0.0.1:{ours_port}"},
             stdout=subprocess.DEVNULL,
@@ -236,10 +246,22 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         ),
     ]
+    if args.compare_worker:  # the same config, another worker class (the command line wins)
+        servers.append(
+            subprocess.Popen(
+                [*gunicorn, "-k", args.compare_worker, "plitka_site.wsgi"],
+                cwd=ROOT,
+                env={"WEB_CONCURRENCY": "2", **env, "GUNICORN_BIND": f"127.0.0.1:{other_port}"},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
     rows: list[dict[str, Any]] = []
     try:
         _wait_for(ours_port, servers[0])
         _wait_for(ref_port, servers[1])
+        if args.compare_worker:
+            _wait_for(other_port, servers[2])
         ours = f"http://127.0.0.1:{ours_port}"
         auth = {"Authorization": f"Api-Key {state['key']}"}
         poll_url = f"{ours}/api/v1/renders/{state['done']}/"
@@ -256,6 +278,14 @@ def main() -> None:
             ("submit, dedup (200)", submit, auth, _post_script(state["body"], new_each_time=False)),
             ("submit, new (201)", submit, auth, _post_script(state["body"], new_each_time=True)),
         ]
+        if args.compare_worker:
+            other = f"http://127.0.0.1:{other_port}/api/v1/renders"
+            label = f"[{args.compare_worker}]"
+            cases[3:3] = [
+                (f"poll {label}", f"{other}/{state['done']}/", auth, ""),
+                (f"poll, running job {label}", f"{other}/{state['running']}/", auth, ""),
+            ]
+            wrk(cases[3][1], clients=16, duration=2, headers=auth)
         # Both servers warm (imports, connections, caches) before anything is measured.
         wrk(f"http://127.0.0.1:{ref_port}/s/1/", clients=16, duration=2, headers={})
         wrk(poll_url, clients=16, duration=2, headers=auth)
@@ -307,11 +337,11 @@ def main() -> None:
         print(json.dumps(result, indent=2))
         return
     print(f"{result['machine']}, {result['cores']} cores; wrk {args.duration} s per row")
-    print(f"{'case':<28}{'clients':>8}{'req/s':>10}{'p99 ms':>9}{'errors':>8}{'ratio':>7}")
+    print(f"{'case':<36}{'clients':>8}{'req/s':>10}{'p99 ms':>9}{'errors':>8}{'ratio':>7}")
     for row in rows:
         shown = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
         print(
-            f"{row['case']:<28}{row['clients']:>8}{row['rps']:>10.0f}{row['p99_ms']:>9.1f}"
+            f"{row['case']:<36}{row['clients']:>8}{row['rps']:>10.0f}{row['p99_ms']:>9.1f}"
             f"{row['errors']:>8}{shown:>7}"
         )
 

@@ -12,7 +12,15 @@ from pathlib import Path
 import dj_database_url
 
 from gpu_worker.budget import FRACTION_ENV, BudgetError, memory_fraction_setting
-from plitka_site.env import ConfigError, env_bool, env_int, env_list, env_str, web_threads
+from plitka_site.env import (
+    ConfigError,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    web_requests_at_once,
+    web_threads,
+)
 from plitka_site.media_storage import media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -260,9 +268,17 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Long polls (?wait=) a web process lets wait at once: each holds one of its gunicorn
-# threads, so by default two threads always stay free for other requests; more waiting
-# clients are answered at once. 0: no long polls.
-API_LONG_POLL_WAITERS = env_int("API_LONG_POLL_WAITERS", max(0, web_threads() - 2))
+# threads while it waits (not one of the requests it works on), so the threads left over from
+# those always stay free for other requests; more waiting clients are answered at once.
+# 0: no long polls.
+_LONG_POLL_THREADS = web_threads() - web_requests_at_once()
+API_LONG_POLL_WAITERS = env_int("API_LONG_POLL_WAITERS", _LONG_POLL_THREADS)
+if not 0 <= API_LONG_POLL_WAITERS <= _LONG_POLL_THREADS:
+    raise ConfigError(
+        f"API_LONG_POLL_WAITERS={API_LONG_POLL_WAITERS} must be 0..{_LONG_POLL_THREADS}: "
+        "GUNICORN_THREADS less GUNICORN_REQUESTS_AT_ONCE, or a process could have no thread "
+        "left for other requests"
+    )
 # The largest request body the API reads (a render request is under 4 KB); larger ones
 # are answered 413 before they are read.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)

@@ -28,6 +28,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from plitka_site.redis_client import REDIS_FAILURES, redis_client
+from plitka_site.web_turns import turn_give_back
 from renders.models import RenderJob
 from renders.services.notify import job_channel
 
@@ -133,6 +134,7 @@ def wait_for_change(*, job_id: str, seconds: float, unchanged: Callable[[], bool
             left = deadline - time.monotonic()
             if left <= 0:
                 break
+            turn_give_back()  # only waiting now: the process serves other requests meanwhile
             pubsub.get_message(timeout=min(left, LONG_POLL_RECHECK_S))
         return True
     except REDIS_FAILURES:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import urllib.request
 
 import pytest
 from django.db import connection
@@ -13,8 +15,9 @@ from gpu_worker.params import RenderParams
 from renders.api import poll
 from renders.models import RenderJob
 from renders.services import Requester, render_job_submit
-from renders.services.notify import render_job_notify
+from renders.services.notify import job_channel, render_job_notify
 from renders.worker.execute import render_job_execute
+from tests.loopback import gunicorn_server, shared_database_url
 
 
 @pytest.fixture(autouse=True)
@@ -176,3 +179,45 @@ def test_expanding_anything_but_telemetry_is_a_400_naming_it(render_client, demo
     answer = render_client.get(f"/api/v1/renders/{job.pk}/?expand=telemetry,timeline")
     assert answer.status_code == 400
     assert answer.json()["error"]["fields"]["expand"] == ["cannot expand timeline; only: telemetry"]
+
+
+def test_a_waiting_long_poll_gives_its_process_turn_to_other_requests(
+    transactional_db, render_client, demo_catalog, broker, broker_url, tmp_path
+):
+    """Under gunicorn as production runs it, with one process working on one request at a
+    time: while a long poll waits, the process still answers others."""
+    job = submit(render_client)
+    RenderJob.objects.filter(pk=job.pk).update(status="running", progress=10)
+    env = {
+        "DATABASE_URL": shared_database_url(),
+        "REDIS_URL": broker_url,
+        "PLITKA_VAR_DIR": str(tmp_path),
+        "GUNICORN_REQUESTS_AT_ONCE": "1",
+    }
+    log = tmp_path / "server.log"
+    with gunicorn_server(env=env, log=log, processes=1, threads=3) as url:
+        status_url = f"{url}/api/v1/renders/{job.pk}/"
+        auth = {"Authorization": f"Api-Key {render_client.plaintext}"}
+
+        def get(address: str) -> dict:
+            request = urllib.request.Request(address, headers=auth)
+            with urllib.request.urlopen(request, timeout=25) as answer:
+                return dict(json.load(answer))
+
+        waited: list[dict] = []
+        long_poll = threading.Thread(target=lambda: waited.append(get(f"{status_url}?wait=20")))
+        long_poll.start()
+        deadline = time.monotonic() + 10
+        while broker.pubsub_numsub(job_channel(job.pk))[0][1] == 0:
+            assert time.monotonic() < deadline, "the long poll never subscribed"
+            time.sleep(0.05)
+        time.sleep(0.2)  # past its last look at the row: waiting on Redis now
+        # Served while the long poll still waits; if the long poll kept the process's only
+        # turn, this would wait in the listen queue until the long poll's 20 s ran out.
+        assert get(status_url)["progress"] == 10
+        assert long_poll.is_alive() and not waited
+        RenderJob.objects.filter(pk=job.pk).update(progress=30)
+        render_job_notify(job_ids=[job.pk])
+        long_poll.join(timeout=25)
+        assert waited and waited[0]["progress"] == 30
+    assert "Traceback" not in log.read_text()

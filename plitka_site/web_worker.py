@@ -1,0 +1,267 @@
+"""The web process's gunicorn worker: the sync worker's fair share-out, plus long polls.
+
+gunicorn's sync worker takes a connection from the listen queue only when it is free, so its
+processes share one queue and a request never waits behind a busy process while another is
+idle. It cannot hold a long poll (`?wait=30`): its process would stop for 30 s. The gthread
+worker can, but it takes every connection it is offered and queues the requests inside its
+own process (with keep-alive a client stays with the process it first reached), and its
+threads take turns on the interpreter lock in the middle of requests. Measured beside each
+other (`benchmarks/bench_api.py`, 16 clients), the status poll's p99 latency under gthread
+was 3-4 times the sync worker's at the same throughput.
+
+This worker keeps `GUNICORN_THREADS` threads per process, of which at most
+`GUNICORN_REQUESTS_AT_ONCE` hold a turn. Only a thread with a turn takes a connection, serves
+its one request and closes it, as the sync worker does; the other connections stay in the
+shared listen queue for whichever process frees a turn first. A long poll gives its turn
+back while it waits (`plitka_site.web_turns.turn_give_back`): its thread waits on Redis and
+the turn serves the next request.
+
+- A connection whose client has sent nothing 2 ms after it was taken (a browser's spare,
+  preconnected socket) waits in the lobby, one thread watching such sockets, instead of in
+  a turn; once its request arrives it is served before any new connection. The lobby
+  closes a connection silent for `LOBBY_WAIT_S`.
+- Every response closes its connection (no keep-alive), as with the sync worker: a kept
+  connection would tie its client to one process. A reverse proxy speaks to its upstreams
+  that way by default (nginx's HTTP/1.0 to upstreams).
+- A turn held longer than `GUNICORN_TIMEOUT` stops this process's heartbeat, so gunicorn's
+  arbiter replaces the process, as it would a stuck sync worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import select
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from gunicorn import util
+from gunicorn.workers.sync import SyncWorker
+
+from plitka_site.env import web_requests_at_once
+from plitka_site.web_turns import turn_keeper_install
+
+# How long an accepted connection may stay silent before the lobby closes it (nginx waits
+# 60 s for a request's head; a browser drops an unused preconnected socket after about 10).
+LOBBY_WAIT_S = 15.0
+# How long a turn waits for a new connection's first bytes before it leaves the connection
+# to the lobby: a client sends its request right behind the handshake, so this is nearly
+# always enough, and the hop through the lobby costs more (at one client, 0.87x the
+# requests per second).
+FIRST_BYTES_WAIT_S = 0.002
+# Each read or write of a request served in a turn: a client that stalls longer loses its
+# connection instead of holding the turn (the whole request is bounded by GUNICORN_TIMEOUT).
+CLIENT_IO_TIMEOUT_S = 10.0
+# How often a thread waiting for a turn or a connection looks whether the process stops.
+IDLE_CHECK_S = 0.5
+
+_NOTHING_WAITING = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED)
+
+# (listener, client socket, client address): what SyncWorker.handle serves.
+Accepted = tuple[socket.socket, socket.socket, Any]
+
+
+def _readable(sock: socket.socket | int, timeout_s: float) -> bool:
+    poller = select.poll()  # not select.select: file descriptors past 1023 are normal here
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(timeout_s * 1000))
+
+
+def _drain(fd: int) -> None:
+    with contextlib.suppress(BlockingIOError):
+        os.read(fd, 4096)
+
+
+class Lobby:
+    """Connections accepted before their client sent anything, watched by one thread until
+    their request arrives, off the turns."""
+
+    def __init__(self, *, wait_s: float, capacity: int) -> None:
+        self.wait_s = wait_s
+        self.capacity = capacity
+        self._selector = selectors.DefaultSelector()
+        self._lock = threading.Lock()
+        self._arrivals: deque[tuple[Accepted, float]] = deque()
+        self._ready: deque[Accepted] = deque()
+        # Wakes the lobby's thread (arrivals, closing); tells the turns a connection is ready.
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.ready_fd, self._ready_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._selector.register(self._wake_r, selectors.EVENT_READ)
+        self._open = True
+        self._thread = threading.Thread(target=self._watch, name="lobby", daemon=True)
+        self._thread.start()
+
+    def admit(self, accepted: Accepted) -> None:
+        with self._lock:
+            self._arrivals.append((accepted, time.monotonic()))
+        self._signal(self._wake_w)
+
+    def take(self) -> Accepted | None:
+        """A connection whose request has arrived, if any."""
+        _drain(self.ready_fd)
+        with self._lock:
+            if not self._ready:
+                return None
+            accepted = self._ready.popleft()
+            more = bool(self._ready)
+        if more:  # another thread waiting for a connection should look too
+            self._signal(self._ready_w)
+        return accepted
+
+    def close(self) -> None:
+        self._open = False
+        self._signal(self._wake_w)
+        self._thread.join(timeout=2)
+
+    def _watch(self) -> None:
+        waiting: dict[int, tuple[Accepted, float]] = {}
+        while self._open:
+            oldest = min((since for _, since in waiting.values()), default=None)
+            timeout = 1.0 if oldest is None else max(0.0, oldest + self.wait_s - time.monotonic())
+            for key, _ in self._selector.select(min(timeout, 1.0)):
+                if key.fd == self._wake_r:
+                    _drain(self._wake_r)
+                    with self._lock:
+                        arrivals, self._arrivals = list(self._arrivals), deque()
+                    for accepted, since in arrivals:
+                        waiting[accepted[1].fileno()] = (accepted, since)
+                        self._selector.register(accepted[1], selectors.EVENT_READ)
+                    continue
+                accepted, _ = waiting.pop(key.fd)
+                self._selector.unregister(accepted[1])
+                if self._has_request(accepted[1]):
+                    with self._lock:
+                        self._ready.append(accepted)
+                    self._signal(self._ready_w)
+                else:
+                    util.close(accepted[1])
+            self._close_stale(waiting)
+        for accepted, _ in waiting.values():
+            util.close(accepted[1])
+
+    def _close_stale(self, waiting: dict[int, tuple[Accepted, float]]) -> None:
+        deadline = time.monotonic() - self.wait_s
+        by_age = sorted(waiting.items(), key=lambda item: item[1][1])
+        excess = len(by_age) - self.capacity
+        for index, (fd, (accepted, since)) in enumerate(by_age):
+            if since > deadline and index >= excess:
+                break
+            del waiting[fd]
+            self._selector.unregister(accepted[1])
+            util.close(accepted[1])
+
+    @staticmethod
+    def _has_request(client: socket.socket) -> bool:
+        """Readable with data, not just closed by its client."""
+        try:
+            return bool(client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        except OSError:
+            return False
+
+    @staticmethod
+    def _signal(fd: int) -> None:
+        with contextlib.suppress(BlockingIOError):  # a full pipe already says so
+            os.write(fd, b"x")
+
+
+class TurnWorker(SyncWorker):
+    """See the module's docstring."""
+
+    def run(self) -> None:
+        for listener in self.sockets:
+            listener.setblocking(False)
+        self.turns = threading.BoundedSemaphore(web_requests_at_once())
+        self.holds_turn = threading.local()
+        # Thread id -> when the request it serves in a turn began (for the heartbeat).
+        self.busy_since: dict[int, float] = {}
+        self.lobby = Lobby(wait_s=LOBBY_WAIT_S, capacity=self.cfg.worker_connections)
+        turn_keeper_install(self)
+        servers = [
+            threading.Thread(target=self._serve, name=f"request-{number}", daemon=True)
+            for number in range(self.cfg.threads)
+        ]
+        for server in servers:
+            server.start()
+        try:
+            self._keep_heartbeat()
+        finally:
+            self.alive = False
+            deadline = time.monotonic() + self.cfg.graceful_timeout
+            for server in servers:
+                server.join(max(0.0, deadline - time.monotonic()))
+            self.lobby.close()
+
+    def _keep_heartbeat(self) -> None:
+        """The main thread: signals, the arbiter's heartbeat, a parent gone away."""
+        while self.alive:
+            if self._stuck_for() <= self.cfg.timeout:
+                self.notify()
+            if not self.is_parent_alive():
+                return
+            if _readable(self.PIPE[0], 1.0):  # a signal arrived (set_wakeup_fd)
+                _drain(self.PIPE[0])
+
+    def _stuck_for(self) -> float:
+        started = min(list(self.busy_since.values()), default=None)
+        return 0.0 if started is None else time.monotonic() - started
+
+    def _serve(self) -> None:
+        """One thread: take a turn, serve one connection, give the turn back; repeat."""
+        me = threading.get_ident()
+        while self.alive:
+            if not self.turns.acquire(timeout=IDLE_CHECK_S):
+                continue
+            self.holds_turn.value = True
+            try:
+                accepted = self._next_connection()
+                if accepted is not None:
+                    self.busy_since[me] = time.monotonic()
+                    listener, client, address = accepted
+                    client.settimeout(CLIENT_IO_TIMEOUT_S)
+                    self.handle(listener, client, address)
+            finally:
+                self.turn_give_back()
+
+    def _next_connection(self) -> Accepted | None:
+        """A connection whose request has arrived: the lobby's first, then the listen
+        queue's; waits up to IDLE_CHECK_S for one."""
+        for attempt in range(2):
+            ready = self.lobby.take()
+            if ready is not None:
+                return ready
+            for listener in self.sockets:
+                accepted = self._accept(listener)
+                if accepted is None:
+                    continue
+                if _readable(accepted[1], FIRST_BYTES_WAIT_S):
+                    return accepted
+                self.lobby.admit(accepted)
+            if attempt == 0:
+                poller = select.poll()
+                for fd in (*self.sockets, self.lobby.ready_fd):
+                    poller.register(fd, select.POLLIN)
+                poller.poll(IDLE_CHECK_S * 1000)
+        return None
+
+    @staticmethod
+    def _accept(listener: socket.socket) -> Accepted | None:
+        try:
+            client, address = listener.accept()
+        except OSError as error:
+            if error.errno in _NOTHING_WAITING:
+                return None
+            raise
+        client.setblocking(True)
+        util.close_on_exec(client)
+        return listener, client, address
+
+    def turn_give_back(self) -> None:
+        if getattr(self.holds_turn, "value", False):
+            self.holds_turn.value = False
+            self.busy_since.pop(threading.get_ident(), None)
+            self.turns.release()
