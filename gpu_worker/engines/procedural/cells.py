@@ -52,14 +52,17 @@ def _warp_labels(
     gh, gw = int(h / step) + 2, int(w / step) + 2
     amp = np.float32(WARP_AMPLITUDE * mean_diameter)
     noise = rng.standard_normal((2, gh, gw)).astype(np.float32) * amp
-    dx = cv2.resize(noise[0], (w, h), interpolation=cv2.INTER_CUBIC)
-    dy = cv2.resize(noise[1], (w, h), interpolation=cv2.INTER_CUBIC)
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    # Where each pixel takes its label from: itself, displaced (added in place, so no
+    # full-size coordinate grids are made).
+    map_x = cv2.resize(noise[0], (w, h), interpolation=cv2.INTER_CUBIC)
+    map_y = cv2.resize(noise[1], (w, h), interpolation=cv2.INTER_CUBIC)
+    map_x += np.arange(w, dtype=np.float32)[None, :]
+    map_y += np.arange(h, dtype=np.float32)[:, None]
     # Labels travel as float32 (exact below 2**24) because remap has no int32 path.
     warped = cv2.remap(
         labels.astype(np.float32),
-        gx + dx,
-        gy + dy,
+        map_x,
+        map_y,
         interpolation=cv2.INTER_NEAREST,
         borderMode=cv2.BORDER_REPLICATE,
     )

@@ -66,10 +66,12 @@ def _lit(nx: F32, ny: F32, nz: F32) -> F32:
 # Columns of the per-chip plane table. Every height is a plane in picture pixels,
 # h = c - gx * x - gy * y, so a pixel needs its chip's row and its own (x, y), nothing else.
 _MAIN = 0  # the main face: c, gx, gy
-_CUT1 = 3  # each cut: where past > 0 its bevel starts; past = ux x + uy y - c
+# Each cut, as how far its bevel has fallen: slope * (ux x + uy y - offset), positive past
+# the cut. The bevel's slope is folded into the plane, so one gather per coefficient gives
+# both which side of the cut a pixel is on and how far the bevel has fallen there.
+_CUT1 = 3
 _CUT2 = 6
-_SLOPE1, _SLOPE2 = 9, 10  # each bevel's fall per pixel past its cut
-_COLUMNS = 11
+_COLUMNS = 9
 
 
 def _chip_planes(
@@ -97,10 +99,9 @@ def _chip_planes(
         offset = rng.uniform(lo, hi, n) * radius
         slope = rng.uniform(*CUT_SLOPE, n)
         col = 3 + 3 * i
-        table[:, col] = offset + ux * cx + uy * cy
-        table[:, col + 1] = ux
-        table[:, col + 2] = uy
-        table[:, 9 + i] = slope
+        table[:, col] = slope * (offset + ux * cx + uy * cy)
+        table[:, col + 1] = slope * ux
+        table[:, col + 2] = slope * uy
         # Past its line the bevel falls by `slope` along the cut's normal, on top of the
         # main face's own tilt.
         lights.append(_normal_light(tilt[:, 0] + slope * ux, tilt[:, 1] + slope * uy))
@@ -200,17 +201,17 @@ def chip_light(
     roll = np.float32(1.0 / max(ROLL_OFF * d, 0.5))
     for rows in _bands(h, w):
         idx, x, y = index[rows], xs[rows], ys[rows]
-        past1 = _plane(columns, _CUT1, idx, x, y)
-        past2 = _plane(columns, _CUT2, idx, x, y)
-        which = idx * 4 + (past1 > 0) + 2 * (past2 > 0).view(np.uint8)
+        fall1 = _plane(columns, _CUT1, idx, x, y)
+        fall2 = _plane(columns, _CUT2, idx, x, y)
+        # Each pixel's row in the (n * 4) facet light table: its chip's, then its facet's.
+        which = idx * 4
+        which += (fall1 > 0).view(np.uint8) + 2 * (fall2 > 0).view(np.uint8)
         np.take(facet_light, which, mode="clip", out=light[rows])
         # Height: the main face's plane, less each bevel's fall past its cut, less the
         # roll of the chip's edge into the crevice.
         band = _plane(columns, _MAIN, idx, x, y)
-        np.maximum(past1, 0.0, out=past1)
-        np.maximum(past2, 0.0, out=past2)
-        band += past1 * _column(columns, _SLOPE1, idx)
-        band += past2 * _column(columns, _SLOPE2, idx)
+        band += np.maximum(fall1, 0.0, out=fall1)
+        band += np.maximum(fall2, 0.0, out=fall2)
         np.negative(band, out=band)
         fall = np.float32(1.0) - np.minimum(edge_distance[rows] * roll, 1.0)
         band -= np.float32(ROLL_DEPTH * d) * fall * fall

@@ -179,7 +179,9 @@ def _ragged_top(
     stick out further), and chips mostly outside are left off, leaving notches.
     """
     total = np.bincount(labels.ravel(), minlength=n_ids)
-    inside = np.bincount(labels[polygon], minlength=n_ids)
+    # Counted outside and subtracted: the outline holds most of the picture, so the pixels
+    # outside are the fewer to gather.
+    inside = total - np.bincount(labels[~polygon], minlength=n_ids)
     keep = inside >= EDGE_KEEP * np.maximum(total, 1)
     keep[0] = False
     r = max(1, round(EDGE_OVERHANG * granule_px))
@@ -265,8 +267,8 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     linear /= _colour_levels(seen, faces, labels, comp, lab)[comp, None]
     note("albedo")
 
-    # Side walls are cut through the same crumb, in the shade of the tile's own top.
-    light = np.where(side, light * side_shade, light)
+    if view.sides:  # side walls are cut through the same crumb, in the tile's own shade
+        light = np.where(side, light * side_shade, light)
     if view.bottom_out is not None:
         ground = _fill(view.bottom_out, size, antialias=False)
         bg = soft_shadow(ground, offset=(0.004 * size, 0.012 * size), blur_px=0.012 * size)
@@ -283,15 +285,21 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
     table = np.vstack([np.ones((1, 3), np.float32), linear[1:]])
     if view.sides:
         table = np.vstack([table, table])  # wall chips wear their top twins' colours
-    rgb = np.take(table, labels, axis=0, mode="clip")
-    rgb *= light[..., None]
-    # A camera's soft focus: it also antialiases every edge (facets, chips, the outline).
-    rgb = cv2.GaussianBlur(rgb, (0, 0), SOFT_FOCUS_PX * ss)
-    if ss > 1:
-        rgb = cv2.resize(rgb, (spec.params.size,) * 2, interpolation=cv2.INTER_AREA)
-    # cv2's arithmetic saturates and rounds into uint16 in one pass (its stubs list no
-    # scalar operand, hence the ignore).
-    codes = cv2.multiply(rgb, (65535.0, 65535.0, 65535.0, 0.0), dtype=cv2.CV_16U)  # type: ignore[call-overload]
+    # Channel by channel: OpenCV blurs and converts one channel several times faster than
+    # three interleaved ones, to the same bits (the composite took 0.58x the time).
+    chips = labels.astype(np.intp)  # np.take converts any other index type on every call
+    planes = []
+    for channel in np.ascontiguousarray(table.T):
+        plane = np.take(channel, chips, mode="clip")
+        plane *= light
+        # A camera's soft focus: it also antialiases every edge (facets, chips, the outline).
+        plane = cv2.GaussianBlur(plane, (0, 0), SOFT_FOCUS_PX * ss)
+        if ss > 1:
+            plane = cv2.resize(plane, (spec.params.size,) * 2, interpolation=cv2.INTER_AREA)
+        # cv2 saturates and rounds into uint16 in one pass (its stubs list no scalar operand).
+        planes.append(cv2.multiply(plane, 65535.0, dtype=cv2.CV_16U))  # type: ignore[call-overload]
+    del chips
+    codes = cv2.merge(planes)
     image: NDArray[np.uint8] = LINEAR16_TO_SRGB8[codes]
     note("composite")
     if view.sides:
