@@ -1,7 +1,8 @@
 """Speed and memory of the procedural engine on one core.
 
 Run: .venv/bin/python benchmarks/bench_procedural.py [--repeat N]
-Threads are pinned to one before numpy/OpenCV load, so the numbers are per core.
+Threads are pinned to one before numpy/OpenCV load, so the numbers are per core, and malloc
+keeps freed memory as a render worker's does (--default-allocator: as glibc comes).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from catalog.geometry import TileGeometry  # noqa: E402
 from catalog.palette import PaletteColor, stock_palette_colors  # noqa: E402
 from catalog.recipes import Component, Recipe  # noqa: E402
+from gpu_worker.allocator import KEEP_MB_DEFAULT, allocator_keep_freed  # noqa: E402
 from gpu_worker.colour.ciede2000 import distinct_codes  # noqa: E402
 from gpu_worker.colour.measure import fidelity_measure  # noqa: E402
 from gpu_worker.contract import Fidelity, RenderSpec  # noqa: E402
@@ -156,9 +158,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--specs", type=int, default=30, help="random specs for accuracy")
+    parser.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="glibc's malloc as it comes, not as a render worker sets it (gpu_worker/allocator.py)",
+    )
     args = parser.parse_args()
     palette = stock_palette_colors()
+    kept = not args.default_allocator and allocator_keep_freed(keep_bytes=KEEP_MB_DEFAULT << 20)
+    allocator = "as a render worker sets it" if kept else "glibc's default"
     print(f"machine: {cpu_model()}, python {platform.python_version()}, 1 thread")
+    print(f"malloc: {allocator}")
     print(
         f"{'case':<18}{'render s':>10}{'fidelity s':>12}{'sum s':>8}"
         f"{'tracemalloc MB':>16}{'max RSS MB':>12}"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from gpu_worker.allocator import KEEP_MB_DEFAULT
 from gpu_worker.budget import FRACTION_ENV, BudgetError, memory_fraction_setting
 from plitka_site.env import (
     ConfigError,
@@ -167,6 +168,11 @@ RENDER_BATCH_MAX = env_int("PLITKA_DIFFUSION_BATCH", 1)
 if not 1 <= RENDER_BATCH_MAX <= 16:
     raise ConfigError(f"PLITKA_DIFFUSION_BATCH={RENDER_BATCH_MAX} must be 1 (off) to 16")
 RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 3)
+# Free memory a render worker process keeps for its next render instead of returning it
+# (gpu_worker/allocator.py).
+RENDER_HEAP_KEEP_MB = env_int("RENDER_HEAP_KEEP_MB", KEEP_MB_DEFAULT)
+if not 0 <= RENDER_HEAP_KEEP_MB <= 2047:
+    raise ConfigError(f"RENDER_HEAP_KEEP_MB={RENDER_HEAP_KEEP_MB} must be 0..2047")
 # A running job whose worker has not beaten for this long is taken as lost. A running job
 # beats every 2 s (renders/worker/execute.py), so 10 s is five missed beats; with the
 # reconciler every 5 s, a dead worker's job is queued again within 15 s.

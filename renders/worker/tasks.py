@@ -14,7 +14,10 @@ from django.conf import settings
 from renders.services import catalog_rerender_stale, render_jobs_reconcile
 from renders.services.analyses import colour_analyses_reconcile
 from renders.services.webhooks import webhook_deliveries_sweep, webhook_delivery_attempt
-from renders.worker import preload  # noqa: F401  (connects the worker-start preload)
+from renders.worker import (
+    preload,  # noqa: F401  (connects the worker-start preload)
+    process_start,  # noqa: F401  (connects the worker-start setup)
+)
 from renders.worker.analysis import colour_analysis_execute
 from renders.worker.execute import render_job_execute
 
