@@ -1,16 +1,17 @@
 """Keep the memory a render frees in the render process, for the next render.
 
 A 1024 px procedural render allocates and frees a few dozen arrays of 4-12 MB. glibc's
-malloc gives each block that large a mapping of its own and unmaps it on free, so every
-render has its arrays faulted in again, page by page: 38-45 MB of page faults per render,
-a sixth of its time (on one core, the render alone took 107.5 ms with them and 87.9 ms
-without; `benchmarks/bench_procedural.py`). Told to serve blocks up to 32 MB (glibc's
-largest threshold) from its heap and to keep up to `keep_bytes` of free heap instead of
-returning it, malloc hands the next render the memory the last one freed.
+malloc gives blocks that large mappings of their own and unmaps them on free, so renders
+have their arrays faulted in again, page by page: back to back, 11,000 page faults (44 MB)
+per render; with the colour measurement in between, as in a job, 1,000-2,000. Told to
+serve blocks up to 32 MB (glibc's largest threshold) from its heap and to keep up to
+`keep_bytes` of free heap instead of returning it, malloc hands the next render the memory
+the last one freed: no faults, and the render took 0.93-0.96x the time with the measurement
+in between (`benchmarks/bench_procedural.py --default-allocator` measures without it).
 
-The cost: between jobs the process holds up to `keep_bytes` it is not using. The render
-worker's peak is no higher than before (the same arrays, reused), and a 2048 px render's
-largest arrays (48 MB) still get mappings of their own.
+The cost: between jobs the process holds up to `keep_bytes` it is not using. The peak is no
+higher (the same arrays, reused), and a 2048 px render's largest arrays (48 MB) still get
+mappings of their own.
 """
 
 from __future__ import annotations
