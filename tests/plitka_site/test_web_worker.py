@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 
 import pytest
@@ -77,3 +78,25 @@ def test_more_long_poll_slots_than_spare_threads_stop_the_start():
     )
     assert started.returncode != 0
     assert "API_LONG_POLL_WAITERS=7 must be 0..6" in started.stderr
+
+
+def test_a_turn_held_past_the_timeout_gets_the_process_replaced(tmp_path):
+    """As with sync workers: a request stuck in its turn stops the heartbeat, so the arbiter
+    replaces the process instead of leaving it wedged."""
+    env = {"PLITKA_VAR_DIR": str(tmp_path), "GUNICORN_TIMEOUT": "2", **ONE_TURN}
+    log = tmp_path / "server.log"
+    with gunicorn_server(env=env, log=log, processes=1, threads=2) as url:
+        # A request whose head never ends: the turn reads it for 10 s, past the 2 s timeout.
+        stuck = socket.create_connection(("127.0.0.1", _port(url)))
+        try:
+            stuck.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            deadline = time.monotonic() + 20
+            while "WORKER TIMEOUT" not in log.read_text():
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            # The replacement serves.
+            with urllib.request.urlopen(f"{url}/static/admin/css/base.css", timeout=20) as answer:
+                assert answer.status == 200
+        finally:
+            stuck.close()
+    assert log.read_text().count("Booting worker") == 2
