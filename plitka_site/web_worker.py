@@ -190,11 +190,13 @@ class TurnWorker(SyncWorker):
         try:
             self._keep_heartbeat()
         finally:
-            self.alive = False
-            deadline = time.monotonic() + self.cfg.graceful_timeout
-            for server in servers:
-                server.join(max(0.0, deadline - time.monotonic()))
-            self.lobby.close()
+            self.alive = False  # a quick stop (SIGQUIT, SIGINT) exits from here at once
+        # A graceful stop (SIGTERM, GUNICORN_MAX_REQUESTS, the parent gone): the requests in
+        # hand finish, long polls included, within the grace period.
+        deadline = time.monotonic() + self.cfg.graceful_timeout
+        for server in servers:
+            server.join(max(0.0, deadline - time.monotonic()))
+        self.lobby.close()
 
     def _keep_heartbeat(self) -> None:
         """The main thread: signals, the arbiter's heartbeat, a parent gone away."""
