@@ -6,7 +6,7 @@ have their arrays faulted in again, page by page: back to back, 11,000 page faul
 per render; with the colour measurement in between, as in a job, 1,000-2,000. Told to
 serve blocks up to 32 MB (glibc's largest threshold) from its heap and to keep up to
 `keep_bytes` of free heap instead of returning it, malloc hands the next render the memory
-the last one freed: no faults, and the render took 0.93-0.96x the time with the measurement
+the last one freed: no faults, and the render took 0.92-0.96x the time with the measurement
 in between (`benchmarks/bench_procedural.py --default-allocator` measures without it).
 
 The cost: between jobs the process holds up to `keep_bytes` it is not using. The peak is no

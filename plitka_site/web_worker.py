@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import resource
 import select
 import selectors
 import socket
@@ -61,6 +62,18 @@ CLIENT_IO_TIMEOUT_S = 10.0
 IDLE_CHECK_S = 0.5
 
 _NOTHING_WAITING = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED)
+# accept() passes on errors already pending on the new connection: that client is gone.
+_CLIENT_GONE = (
+    errno.ECONNRESET, errno.EPROTO, errno.ENETDOWN, errno.ENETUNREACH, errno.EHOSTDOWN,
+    errno.EHOSTUNREACH, errno.ENONET, errno.ENOPROTOOPT, errno.EOPNOTSUPP, errno.ETIMEDOUT,
+)  # fmt: skip
+# Out of file descriptors or kernel memory: the connection waits in the queue meanwhile.
+_NO_ROOM = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+NO_ROOM_PAUSE_S = 0.1
+# The main thread keeps the arbiter's heartbeat while no request has held a turn longer than
+# this; a longer one holds it back, so a request stuck for GUNICORN_TIMEOUT gets its process
+# replaced, as a sync worker's would.
+HEARTBEAT_BUSY_S = 1.0
 
 # (listener, client socket, client address): what SyncWorker.handle serves.
 Accepted = tuple[socket.socket, socket.socket, Any]
@@ -81,9 +94,10 @@ class Lobby:
     """Connections accepted before their client sent anything, watched by one thread until
     their request arrives, off the turns."""
 
-    def __init__(self, *, wait_s: float, capacity: int) -> None:
+    def __init__(self, *, wait_s: float, capacity: int, log: Any) -> None:
         self.wait_s = wait_s
         self.capacity = capacity
+        self.log = log
         self._selector = selectors.DefaultSelector()
         self._lock = threading.Lock()
         self._arrivals: deque[tuple[Accepted, float]] = deque()
@@ -113,13 +127,32 @@ class Lobby:
             self._signal(self._ready_w)
         return accepted
 
-    def close(self) -> None:
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def close(self) -> list[Accepted]:
+        """Stop watching; closes the silent connections and returns those whose request
+        has arrived, for the caller to serve."""
         self._open = False
         self._signal(self._wake_w)
         self._thread.join(timeout=2)
+        with self._lock:
+            ready, self._ready = list(self._ready), deque()
+            silent, self._arrivals = list(self._arrivals), deque()
+        for accepted, _ in silent:
+            util.close(accepted[1])
+        return ready
 
     def _watch(self) -> None:
         waiting: dict[int, tuple[Accepted, float]] = {}
+        try:
+            self._watch_until_closed(waiting)
+        except Exception:  # the worker sees the thread gone and stops the process
+            self.log.exception("the lobby failed")
+        for accepted, _ in waiting.values():
+            util.close(accepted[1])
+
+    def _watch_until_closed(self, waiting: dict[int, tuple[Accepted, float]]) -> None:
         while self._open:
             oldest = min((since for _, since in waiting.values()), default=None)
             timeout = 1.0 if oldest is None else max(0.0, oldest + self.wait_s - time.monotonic())
@@ -132,17 +165,19 @@ class Lobby:
                         waiting[accepted[1].fileno()] = (accepted, since)
                         self._selector.register(accepted[1], selectors.EVENT_READ)
                     continue
-                accepted, _ = waiting.pop(key.fd)
+                accepted, _ = waiting[key.fd]
+                request = self._has_request(accepted[1])
+                if request is None:  # woken without data after all: keep waiting
+                    continue
+                del waiting[key.fd]
                 self._selector.unregister(accepted[1])
-                if self._has_request(accepted[1]):
+                if request:
                     with self._lock:
                         self._ready.append(accepted)
                     self._signal(self._ready_w)
                 else:
                     util.close(accepted[1])
             self._close_stale(waiting)
-        for accepted, _ in waiting.values():
-            util.close(accepted[1])
 
     def _close_stale(self, waiting: dict[int, tuple[Accepted, float]]) -> None:
         deadline = time.monotonic() - self.wait_s
@@ -156,10 +191,12 @@ class Lobby:
             util.close(accepted[1])
 
     @staticmethod
-    def _has_request(client: socket.socket) -> bool:
-        """Readable with data, not just closed by its client."""
+    def _has_request(client: socket.socket) -> bool | None:
+        """True: data has come; False: closed by its client (or failed); None: neither."""
         try:
             return bool(client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        except BlockingIOError:
+            return None
         except OSError:
             return False
 
@@ -179,41 +216,71 @@ class TurnWorker(SyncWorker):
         self.holds_turn = threading.local()
         # Thread id -> when the request it serves in a turn began (for the heartbeat).
         self.busy_since: dict[int, float] = {}
-        self.lobby = Lobby(wait_s=LOBBY_WAIT_S, capacity=self.cfg.worker_connections)
+        # Silent connections hold file descriptors: at most half of what the process may open.
+        descriptors = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        capacity = min(self.cfg.worker_connections, max(16, descriptors // 2))
+        self.lobby = Lobby(wait_s=LOBBY_WAIT_S, capacity=capacity, log=self.log)
+        self.first_listener = 0
         turn_keeper_install(self)
-        servers = [
+        self.servers = [
             threading.Thread(target=self._serve, name=f"request-{number}", daemon=True)
             for number in range(self.cfg.threads)
         ]
-        for server in servers:
+        for server in self.servers:
             server.start()
         try:
             self._keep_heartbeat()
         finally:
             self.alive = False  # a quick stop (SIGQUIT, SIGINT) exits from here at once
-        # A graceful stop (SIGTERM, GUNICORN_MAX_REQUESTS, the parent gone): the requests in
-        # hand finish, long polls included, within the grace period.
+        # A graceful stop (SIGTERM, GUNICORN_MAX_REQUESTS, the parent gone, a failed thread):
+        # the requests in hand finish, long polls included, within the grace period, and so
+        # do those that had arrived in the lobby.
         deadline = time.monotonic() + self.cfg.graceful_timeout
-        for server in servers:
-            server.join(max(0.0, deadline - time.monotonic()))
-        self.lobby.close()
+        while any(server.is_alive() for server in self.servers):
+            if time.monotonic() > deadline:
+                return
+            self._beat()
+            for server in self.servers:
+                server.join(0.2)
+        for accepted in self.lobby.close():
+            self._serve_one(accepted)
+
+    def _serve_one(self, accepted: Accepted) -> None:
+        listener, client, address = accepted
+        client.settimeout(CLIENT_IO_TIMEOUT_S)
+        self.handle(listener, client, address)  # answers, logs and closes, whatever happens
 
     def _keep_heartbeat(self) -> None:
-        """The main thread: signals, the arbiter's heartbeat, a parent gone away."""
+        """The main thread: signals, the arbiter's heartbeat, a parent gone away, a thread
+        that failed."""
         while self.alive:
-            if self._stuck_for() <= self.cfg.timeout:
-                self.notify()
+            self._beat()
             if not self.is_parent_alive():
+                return
+            if not self.lobby.is_alive() or not all(s.is_alive() for s in self.servers):
+                self.log.error("a thread of this process stopped: stopping the process")
                 return
             if _readable(self.PIPE[0], 1.0):  # a signal arrived (set_wakeup_fd)
                 _drain(self.PIPE[0])
+
+    def _beat(self) -> None:
+        if self._stuck_for() <= HEARTBEAT_BUSY_S:
+            self.notify()
 
     def _stuck_for(self) -> float:
         started = min(list(self.busy_since.values()), default=None)
         return 0.0 if started is None else time.monotonic() - started
 
     def _serve(self) -> None:
-        """One thread: take a turn, serve one connection, give the turn back; repeat."""
+        """One thread: take a turn, serve one connection, give the turn back; repeat. An
+        error it does not expect stops the process, which the arbiter replaces."""
+        try:
+            self._serve_turns()
+        except Exception:
+            self.log.exception("a request thread failed: stopping this process")
+            self.alive = False
+
+    def _serve_turns(self) -> None:
         me = threading.get_ident()
         while self.alive:
             if not self.turns.acquire(timeout=IDLE_CHECK_S):
@@ -223,9 +290,7 @@ class TurnWorker(SyncWorker):
                 accepted = self._next_connection()
                 if accepted is not None:
                     self.busy_since[me] = time.monotonic()
-                    listener, client, address = accepted
-                    client.settimeout(CLIENT_IO_TIMEOUT_S)
-                    self.handle(listener, client, address)
+                    self._serve_one(accepted)
             finally:
                 self.turn_give_back()
 
@@ -236,7 +301,9 @@ class TurnWorker(SyncWorker):
             ready = self.lobby.take()
             if ready is not None:
                 return ready
-            for listener in self.sockets:
+            self.first_listener = (self.first_listener + 1) % len(self.sockets)
+            listeners = self.sockets[self.first_listener :] + self.sockets[: self.first_listener]
+            for listener in listeners:  # each in turn: none waits behind a busy one
                 accepted = self._accept(listener)
                 if accepted is None:
                     continue
@@ -250,12 +317,15 @@ class TurnWorker(SyncWorker):
                 poller.poll(IDLE_CHECK_S * 1000)
         return None
 
-    @staticmethod
-    def _accept(listener: socket.socket) -> Accepted | None:
+    def _accept(self, listener: socket.socket) -> Accepted | None:
         try:
             client, address = listener.accept()
         except OSError as error:
-            if error.errno in _NOTHING_WAITING:
+            if error.errno in _NOTHING_WAITING or error.errno in _CLIENT_GONE:
+                return None
+            if error.errno in _NO_ROOM:
+                self.log.warning("cannot take a connection (%s): waiting", error)
+                time.sleep(NO_ROOM_PAUSE_S)
                 return None
             raise
         client.setblocking(True)
