@@ -23,8 +23,10 @@ the turn serves the next request.
 - Every response closes its connection (no keep-alive), as with the sync worker: a kept
   connection would tie its client to one process. A reverse proxy speaks to its upstreams
   that way by default (nginx's HTTP/1.0 to upstreams).
-- A turn held longer than `GUNICORN_TIMEOUT` stops this process's heartbeat, so gunicorn's
-  arbiter replaces the process, as it would a stuck sync worker.
+- A request that holds its turn over a second holds back this process's heartbeat, so one
+  stuck for `GUNICORN_TIMEOUT` gets the process replaced by gunicorn's arbiter, as a stuck
+  sync worker would be. A thread that fails in a way it does not expect stops the process
+  too, rather than leaving it to serve with fewer threads.
 """
 
 from __future__ import annotations
