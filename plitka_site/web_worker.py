@@ -81,9 +81,11 @@ HEARTBEAT_BUSY_S = 1.0
 Accepted = tuple[socket.socket, socket.socket, Any]
 
 
-def _readable(sock: socket.socket | int, timeout_s: float) -> bool:
+def _readable(*sources: socket.socket | int, timeout_s: float) -> bool:
+    """Whether any of `sources` becomes readable within `timeout_s`."""
     poller = select.poll()  # not select.select: file descriptors past 1023 are normal here
-    poller.register(sock, select.POLLIN)
+    for source in sources:
+        poller.register(source, select.POLLIN)
     return bool(poller.poll(timeout_s * 1000))
 
 
@@ -262,7 +264,7 @@ class TurnWorker(SyncWorker):
             if not self.lobby.is_alive() or not all(s.is_alive() for s in self.servers):
                 self.log.error("a thread of this process stopped: stopping the process")
                 return
-            if _readable(self.PIPE[0], 1.0):  # a signal arrived (set_wakeup_fd)
+            if _readable(self.PIPE[0], timeout_s=1.0):  # a signal arrived (set_wakeup_fd)
                 _drain(self.PIPE[0])
 
     def _beat(self) -> None:
@@ -309,14 +311,11 @@ class TurnWorker(SyncWorker):
                 accepted = self._accept(listener)
                 if accepted is None:
                     continue
-                if _readable(accepted[1], FIRST_BYTES_WAIT_S):
+                if _readable(accepted[1], timeout_s=FIRST_BYTES_WAIT_S):
                     return accepted
                 self.lobby.admit(accepted)
             if attempt == 0:
-                poller = select.poll()
-                for fd in (*self.sockets, self.lobby.ready_fd):
-                    poller.register(fd, select.POLLIN)
-                poller.poll(IDLE_CHECK_S * 1000)
+                _readable(*self.sockets, self.lobby.ready_fd, timeout_s=IDLE_CHECK_S)
         return None
 
     def _accept(self, listener: socket.socket) -> Accepted | None:

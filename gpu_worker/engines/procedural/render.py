@@ -287,7 +287,9 @@ def render_layers(spec: RenderSpec, *, stage: Stage | None = None) -> Layers:
         table = np.vstack([table, table])  # wall chips wear their top twins' colours
     # Channel by channel: OpenCV blurs and converts one channel several times faster than
     # three interleaved ones, to the same bits (the composite took 0.58x the time).
-    chips = labels.astype(np.intp)  # np.take converts any other index type on every call
+    # np.take converts any other index type on every call. chip_light converts the labels
+    # too: one array shared by both would be held through chip_light, the render's peak.
+    chips = labels.astype(np.intp)
     planes = []
     for channel in np.ascontiguousarray(table.T):
         plane = np.take(channel, chips, mode="clip")
